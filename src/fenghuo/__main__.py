@@ -1,0 +1,5 @@
+import sys
+
+from fenghuo.cli import main
+
+sys.exit(main())

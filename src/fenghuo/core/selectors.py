@@ -1,0 +1,79 @@
+"""Reads of the shared kernel: audit-chain verification and worker health."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+
+from fenghuo.core import clock
+from fenghuo.core.audit import GENESIS_HASH, entry_hash
+from fenghuo.core.models import AuditEntry, AuditHead, WorkerHeartbeat
+
+
+@dataclass(frozen=True)
+class AuditVerification:
+    ok: bool
+    checked: int
+    broken_seq: int | None = None
+    reason: str = ""
+    head_hash: str = GENESIS_HASH
+
+
+def verify_audit_chain(batch_size: int = 2000) -> AuditVerification:
+    """Walk the chain in order and report the first broken link.
+
+    Detects an edited entry (hash mismatch), a deleted or reordered entry (sequence gap or
+    prev_hash mismatch) and a truncated tail (head row ahead of the last entry).
+    """
+    prev_hash, expected_seq, checked = GENESIS_HASH, 1, 0
+    entries = AuditEntry.objects.order_by("seq")
+    for entry in entries.iterator(chunk_size=batch_size):
+        if entry.seq != expected_seq:
+            return AuditVerification(
+                False, checked, expected_seq, f"缺少序号 {expected_seq} 的记录（被删除或篡改）"
+            )
+        if entry.prev_hash != prev_hash:
+            return AuditVerification(False, checked, entry.seq, "与前一条记录的哈希链接不符")
+        digest = entry_hash(
+            prev_hash=entry.prev_hash,
+            seq=entry.seq,
+            at=entry.at,
+            actor_id=entry.actor_id,
+            actor_name=entry.actor_name,
+            action=entry.action,
+            object_type=entry.object_type,
+            object_id=entry.object_id,
+            before=entry.before,
+            after=entry.after,
+        )
+        if digest != entry.hash:
+            return AuditVerification(False, checked, entry.seq, "记录内容与其哈希不符（被修改）")
+        prev_hash, expected_seq, checked = entry.hash, expected_seq + 1, checked + 1
+    head = AuditHead.objects.filter(pk=1).first()
+    if head is not None and (head.seq != checked or head.hash != prev_hash):
+        return AuditVerification(
+            False, checked, checked + 1, f"链头记录到序号 {head.seq}，但实际只有 {checked} 条"
+        )
+    return AuditVerification(True, checked, head_hash=prev_hash)
+
+
+@dataclass(frozen=True)
+class WorkerStatus:
+    worker_id: str
+    hostname: str
+    last_seen: datetime
+    alive: bool
+
+
+def worker_statuses() -> list[WorkerStatus]:
+    """Every worker that has not stopped cleanly, with whether its heartbeat is fresh."""
+    stale_after = timedelta(seconds=settings.FENGHUO_WORKER_STALE_SECONDS)
+    moment = clock.now()
+    return [
+        WorkerStatus(b.worker_id, b.hostname, b.last_seen, moment - b.last_seen <= stale_after)
+        for b in WorkerHeartbeat.objects.filter(stopped_at__isnull=True).order_by("worker_id")
+    ]
+
+
+def workers_alive() -> bool:
+    return any(status.alive for status in worker_statuses())

@@ -1,0 +1,135 @@
+"""Writes of the shared kernel: the audit chain and worker heartbeats."""
+
+import os
+import socket
+from typing import Any
+
+from django.db import models, transaction
+from django.forms.models import model_to_dict
+
+from fenghuo.core import clock
+from fenghuo.core.audit import GENESIS_HASH, entry_hash, to_json_value
+from fenghuo.core.models import AuditEntry, AuditHead, WorkerHeartbeat
+
+
+def snapshot(obj: models.Model, exclude: tuple[str, ...] = ("password",)) -> dict[str, Any]:
+    """The audited view of a model instance: its concrete fields, secrets left out."""
+    data = model_to_dict(obj, fields=[f.name for f in obj._meta.concrete_fields])
+    for name in exclude:
+        data.pop(name, None)
+    return to_json_value(data)
+
+
+def _actor_fields(actor: Any) -> tuple[str, str]:
+    if actor is None:
+        return "", "系统"
+    return str(getattr(actor, "pk", "") or ""), str(actor)[:150]
+
+
+def audit_record(
+    *,
+    actor: Any,
+    action: str,
+    object_type: str,
+    object_id: Any,
+    before: Any = None,
+    after: Any = None,
+) -> AuditEntry:
+    """Append one entry to the chain, inside the caller's transaction.
+
+    The head row is locked so concurrent writers (several processes on PostgreSQL)
+    append one after another; if the caller's transaction rolls back, so does the entry.
+    """
+    actor_id, actor_name = _actor_fields(actor)
+    before, after = to_json_value(before), to_json_value(after)
+    with transaction.atomic():
+        head, _ = AuditHead.objects.select_for_update().get_or_create(
+            pk=1, defaults={"seq": 0, "hash": GENESIS_HASH}
+        )
+        seq = head.seq + 1
+        at = clock.now()
+        digest = entry_hash(
+            prev_hash=head.hash,
+            seq=seq,
+            at=at,
+            actor_id=actor_id,
+            actor_name=actor_name,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            before=before,
+            after=after,
+        )
+        entry = AuditEntry.objects.create(
+            seq=seq,
+            at=at,
+            actor_id=actor_id,
+            actor_name=actor_name,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            before=before,
+            after=after,
+            prev_hash=head.hash,
+            hash=digest,
+        )
+        head.seq, head.hash = seq, digest
+        head.save(update_fields=["seq", "hash"])
+    return entry
+
+
+def _label(obj: models.Model) -> str:
+    return f"{obj._meta.app_label}.{obj._meta.model_name}"
+
+
+def audited_save(actor: Any, obj: models.Model, *, action: str | None = None) -> models.Model:
+    """Save `obj` and append its before/after to the audit chain in one transaction."""
+    with transaction.atomic():
+        before = None
+        if obj.pk is not None:
+            old = type(obj)._default_manager.filter(pk=obj.pk).first()
+            before = snapshot(old) if old is not None else None
+        verb = "update" if before is not None else "create"
+        obj.save()
+        audit_record(
+            actor=actor,
+            action=action or f"{_label(obj)}.{verb}",
+            object_type=_label(obj),
+            object_id=obj.pk,
+            before=before,
+            after=snapshot(obj),
+        )
+    return obj
+
+
+def audited_delete(actor: Any, obj: models.Model, *, action: str | None = None) -> None:
+    with transaction.atomic():
+        before, pk = snapshot(obj), obj.pk
+        obj.delete()
+        audit_record(
+            actor=actor,
+            action=action or f"{_label(obj)}.delete",
+            object_type=_label(obj),
+            object_id=pk,
+            before=before,
+            after=None,
+        )
+
+
+def worker_heartbeat(worker_id: str, *, stopping: bool = False) -> WorkerHeartbeat:
+    """Record that `worker_id` is alive (or stopped cleanly)."""
+    moment = clock.now()
+    beat, created = WorkerHeartbeat.objects.get_or_create(
+        worker_id=worker_id,
+        defaults={
+            "hostname": socket.gethostname(),
+            "pid": os.getpid(),
+            "started_at": moment,
+            "last_seen": moment,
+        },
+    )
+    if not created:
+        beat.last_seen = moment
+        beat.stopped_at = moment if stopping else None
+        beat.save(update_fields=["last_seen", "stopped_at"])
+    return beat

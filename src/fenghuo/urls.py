@@ -1,0 +1,39 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import path
+from django.views.generic import RedirectView
+
+from fenghuo.api import api
+from fenghuo.desk import views as desk_views
+from fenghuo.org import views as org_views
+
+admin.site.site_header = "烽火 · 系统管理"
+admin.site.site_title = "烽火管理"
+admin.site.index_title = "管理"
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="duty-desk", permanent=False)),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("desk/", desk_views.duty_desk, name="duty-desk"),
+    path("area/<slug:slug>/", desk_views.area, name="area"),
+    path("org/", org_views.unit_tree, name="org-tree"),
+    path("org/contacts/", org_views.contacts, name="org-contacts"),
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("healthz", healthz, name="healthz"),
+]
+
+if settings.FENGHUO_BENCH:
+
+    def hello(request: HttpRequest) -> HttpResponse:
+        return HttpResponse("hello")
+
+    urlpatterns.append(path("_bench/hello", hello))
