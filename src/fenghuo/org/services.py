@@ -18,8 +18,10 @@ from fenghuo.core.services import audit_record, audited_save, snapshot
 from fenghuo.org.models import (
     ApiToken,
     DutyShift,
+    Expert,
     Membership,
     Person,
+    Specialty,
     Unit,
     UnitKind,
 )
@@ -227,3 +229,24 @@ def token_authenticate(plaintext: str) -> ApiToken | None:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=moment)
         token.last_used_at = moment
     return token
+
+
+@transaction.atomic
+def expert_create(
+    principal: Principal,
+    *,
+    person: Person,
+    affiliation: str,
+    specialties: list[Specialty],
+    note: str = "",
+) -> Expert:
+    """Add a person to the expert pool (专家库)."""
+    if person.unit is not None:
+        require(principal, Action.ADMINISTER, unit_facts(person.unit))
+    elif not principal.is_superuser:
+        raise PermissionDenied("无权执行此操作")
+    expert = Expert(person=person, affiliation=affiliation, note=note)
+    _clean(expert)
+    audited_save(principal, expert, action="org.expert.create")
+    expert.specialties.set(specialties)
+    return expert

@@ -1,0 +1,17 @@
+from django.core.management.base import BaseCommand
+
+from fenghuo.org import demo
+
+
+class Command(BaseCommand):
+    help = "载入演示数据：虚构的示范省（单位、人员、角色、值班表）"
+
+    def handle(self, *args, **options) -> None:
+        counts = demo.seed()
+        if not counts["units"]:
+            self.stdout.write("演示数据已存在，未重复载入。")
+            return
+        self.stdout.write(
+            f"已载入演示数据：{counts['units']} 个单位，{counts['people']} 名人员，"
+            f"{counts['shifts']} 个值班班次。演示账号密码均为 {demo.DEMO_PASSWORD}"
+        )
