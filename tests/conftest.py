@@ -79,3 +79,9 @@ def principal_of():
         return principal_for(Person.objects.get(pk=person.pk))
 
     return of
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Argon2 is deliberately slow; tests hash many passwords, so use a fast hasher."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

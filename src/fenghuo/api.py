@@ -1,7 +1,11 @@
 """The REST API: one NinjaAPI, a router per app, OpenAPI docs at /api/docs."""
 
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
+from fenghuo.events.api import router as events_router
+from fenghuo.intake.api import router as intake_router
 from fenghuo.org.api import router as org_router
 from fenghuo.org.auth import API_AUTH
 
@@ -13,3 +17,17 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 api.add_router("/org/", org_router)
+api.add_router("/", intake_router)
+api.add_router("/", events_router)
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    return api.create_response(request, {"detail": "提交的内容有误", "errors": errors}, status=422)
+
+
+@api.exception_handler(PermissionDenied)
+def permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    message = str(exc) or "无权执行此操作"
+    return api.create_response(request, {"detail": message, "errors": {}}, status=403)

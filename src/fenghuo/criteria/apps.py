@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CriteriaConfig(AppConfig):
+    name = "fenghuo.criteria"
+    label = "criteria"
+    verbose_name = "报送标准"

@@ -1,0 +1,274 @@
+"""The event aggregate: an event, the reports that describe it, and its timeline.
+
+Reports live here rather than in `intake` because the event owns them: merging and
+splitting move reports between events, an event's figures and visibility derive from its
+reports. `intake` holds the channels that turn input into reports.
+"""
+
+from django.conf import settings
+from django.db import models
+
+from fenghuo.core.models import Confidentiality
+from fenghuo.criteria.models import EventCategory
+from fenghuo.org.models import Unit, division_code_validator
+
+# The figures a report carries, in display order: field name → label.
+FIGURES = {
+    "dead": "死亡",
+    "missing": "失踪",
+    "seriously_injured": "重伤",
+    "injured": "受伤",
+    "economic_loss": "直接经济损失（万元）",
+    "affected": "受影响人数",
+    "evacuated": "紧急疏散人数",
+}
+
+
+class EventStatus(models.TextChoices):
+    NEW = "new", "新接报"
+    VERIFYING = "verifying", "核实中"
+    VERIFIED = "verified", "已核实"
+    FALSE = "false", "不实（谣言）"
+    HANDLING = "handling", "处置中"
+    ENDED = "ended", "已结束"
+    ARCHIVED = "archived", "已归档"
+
+
+class Event(models.Model):
+    title = models.CharField("事件名称", max_length=200)
+    category = models.ForeignKey(EventCategory, on_delete=models.PROTECT, verbose_name="类别")
+    occurred_at = models.DateTimeField("发生时间")
+    division_code = models.CharField(
+        "行政区划代码", max_length=6, validators=[division_code_validator]
+    )
+    place = models.CharField("地点", max_length=200)
+    latitude = models.FloatField("纬度", null=True, blank=True)
+    longitude = models.FloatField("经度", null=True, blank=True)
+    status = models.CharField(
+        "状态", max_length=16, choices=EventStatus.choices, default=EventStatus.NEW
+    )
+    grade = models.PositiveSmallIntegerField("等级", null=True, blank=True)
+    # Verified figures (核实数), entered when a unit's verification answer is accepted.
+    verified_dead = models.PositiveIntegerField("核实死亡", null=True, blank=True)
+    verified_missing = models.PositiveIntegerField("核实失踪", null=True, blank=True)
+    verified_seriously_injured = models.PositiveIntegerField("核实重伤", null=True, blank=True)
+    verified_injured = models.PositiveIntegerField("核实受伤", null=True, blank=True)
+    verified_economic_loss = models.DecimalField(
+        "核实直接经济损失（万元）", max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    verified_affected = models.PositiveIntegerField("核实受影响人数", null=True, blank=True)
+    verified_evacuated = models.PositiveIntegerField("核实疏散人数", null=True, blank=True)
+    first_reported_at = models.DateTimeField("首报时间")
+    created_at = models.DateTimeField("建立时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "事件"
+        verbose_name_plural = "事件"
+        ordering = ["-occurred_at"]
+        indexes = [
+            models.Index(fields=["occurred_at"]),
+            models.Index(fields=["division_code", "occurred_at"]),
+            models.Index(fields=["status"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ReportKind(models.TextChoices):
+    FIRST = "first", "首报"
+    FOLLOWUP = "followup", "续报"
+    FINAL = "final", "终报"
+    SUPPLEMENT = "supplement", "补报"
+
+
+class Channel(models.TextChoices):
+    WEB = "web", "网页填报"
+    API = "api", "接口报送"
+    EMAIL = "email", "电子邮件"
+    PHONE = "phone", "电话报告"
+    IMPORT = "import", "批量导入"
+    CLUE = "clue", "舆情线索"
+
+
+class Reliability(models.TextChoices):
+    CONFIRMED = "confirmed", "已核实"
+    PRELIMINARY = "preliminary", "初步核实"
+    UNVERIFIED = "unverified", "未核实"
+
+
+class ReportStatus(models.TextChoices):
+    DRAFT = "draft", "草稿"
+    SUBMITTED = "submitted", "已报送"
+
+
+class Report(models.Model):
+    """One report from one unit: 首报, 续报 (numbered), 终报 or 补报."""
+
+    event = models.ForeignKey(
+        Event,
+        on_delete=models.PROTECT,
+        related_name="reports",
+        verbose_name="事件",
+        null=True,
+        blank=True,
+    )
+    kind = models.CharField("报告类型", max_length=12, choices=ReportKind.choices)
+    sequence = models.PositiveSmallIntegerField(
+        "续报序号", default=0, help_text="续报一、续报二……在同一单位同一事件内编号"
+    )
+    previous = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="followups",
+        verbose_name="前一报告",
+    )
+    status = models.CharField(
+        "状态", max_length=12, choices=ReportStatus.choices, default=ReportStatus.SUBMITTED
+    )
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, verbose_name="报送单位")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reports",
+        verbose_name="填报人",
+    )
+    channel = models.CharField("渠道", max_length=10, choices=Channel.choices)
+    caller_name = models.CharField("来电人", max_length=50, blank=True)
+    caller_phone = models.CharField("来电号码", max_length=30, blank=True)
+    received_at = models.DateTimeField("接报时间")
+    submitted_at = models.DateTimeField("报送时间", null=True, blank=True)
+
+    title = models.CharField("标题", max_length=200)
+    category = models.ForeignKey(EventCategory, on_delete=models.PROTECT, verbose_name="类别")
+    occurred_at = models.DateTimeField("发生时间")
+    division_code = models.CharField(
+        "行政区划代码", max_length=6, validators=[division_code_validator]
+    )
+    place = models.CharField("地点", max_length=200)
+    latitude = models.FloatField("纬度", null=True, blank=True)
+    longitude = models.FloatField("经度", null=True, blank=True)
+    subjects = models.TextField("涉及人员/主体", blank=True)
+    narrative = models.TextField("事件经过")
+    cause = models.TextField("原因", blank=True)
+
+    dead = models.PositiveIntegerField("死亡", null=True, blank=True)
+    missing = models.PositiveIntegerField("失踪", null=True, blank=True)
+    seriously_injured = models.PositiveIntegerField("重伤", null=True, blank=True)
+    injured = models.PositiveIntegerField("受伤", null=True, blank=True)
+    economic_loss = models.DecimalField(
+        "直接经济损失（万元）", max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    affected = models.PositiveIntegerField("受影响人数", null=True, blank=True)
+    evacuated = models.PositiveIntegerField("紧急疏散人数", null=True, blank=True)
+
+    measures = models.TextField("已采取措施", blank=True)
+    next_steps = models.TextField("下一步工作", blank=True)
+    handling_summary = models.TextField("处置情况", blank=True)
+    aftercare = models.TextField("善后工作", blank=True)
+    source = models.CharField("信息来源", max_length=200, blank=True)
+    reliability = models.CharField(
+        "可靠程度", max_length=12, choices=Reliability.choices, default=Reliability.PRELIMINARY
+    )
+    confidentiality = models.IntegerField(
+        "密级", choices=Confidentiality.choices, default=Confidentiality.INTERNAL
+    )
+    is_urgent = models.BooleanField("紧急", default=False)
+
+    class Meta:
+        verbose_name = "报告"
+        verbose_name_plural = "报告"
+        ordering = ["received_at", "pk"]
+        indexes = [
+            models.Index(fields=["event", "unit", "received_at"]),
+            models.Index(fields=["occurred_at"]),
+            models.Index(fields=["division_code"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind_label}：{self.title}"
+
+    @property
+    def kind_label(self) -> str:
+        """首报 / 续报一 / 续报二 … / 终报 / 补报."""
+        if self.kind == ReportKind.FOLLOWUP and self.sequence:
+            return f"续报{chinese_numeral(self.sequence)}"
+        return self.get_kind_display()
+
+
+def chinese_numeral(n: int) -> str:
+    digits = "零一二三四五六七八九"
+    if n < 10:
+        return digits[n]
+    if n < 20:
+        return "十" + (digits[n % 10] if n % 10 else "")
+    if n < 100:
+        return digits[n // 10] + "十" + (digits[n % 10] if n % 10 else "")
+    return str(n)
+
+
+class TimelineKind(models.TextChoices):
+    REPORT = "report", "报告"
+    STATUS = "status", "状态变更"
+    MERGE = "merge", "合并/拆分"
+    NOTE = "note", "备注"
+    VERIFICATION = "verification", "核实"
+    CONSULTATION = "consultation", "会商"
+
+
+class TimelineEntry(models.Model):
+    """One line of an event's ordered record. Later apps (warnings, releases) add theirs."""
+
+    event = models.ForeignKey(
+        Event, on_delete=models.CASCADE, related_name="timeline", verbose_name="事件"
+    )
+    at = models.DateTimeField("时间")
+    kind = models.CharField("类型", max_length=16, choices=TimelineKind.choices)
+    text = models.TextField("内容")
+    actor_name = models.CharField("操作人", max_length=150, blank=True)
+    report = models.ForeignKey(
+        Report, on_delete=models.SET_NULL, null=True, blank=True, verbose_name="报告"
+    )
+
+    class Meta:
+        verbose_name = "时间线"
+        verbose_name_plural = "时间线"
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.text[:30]}"
+
+
+class MergeCandidate(models.Model):
+    """ "可能是同一事件": a report in the grey zone awaiting a duty officer's decision."""
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", "待确认"
+        MERGED = "merged", "已合并"
+        SEPARATE = "separate", "确认为不同事件"
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, verbose_name="报告")
+    candidate = models.ForeignKey(
+        Event, on_delete=models.CASCADE, related_name="+", verbose_name="候选事件"
+    )
+    score = models.FloatField("相似度")
+    reasons = models.JSONField("依据", default=list)
+    decision = models.CharField(
+        "处理", max_length=10, choices=Decision.choices, default=Decision.PENDING
+    )
+    decided_at = models.DateTimeField("处理时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "疑似同一事件"
+        verbose_name_plural = "疑似同一事件"
+        constraints = [
+            models.UniqueConstraint(fields=["report", "candidate"], name="merge_candidate_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} ~ {self.candidate_id} ({self.score:.2f})"

@@ -1,0 +1,56 @@
+"""API shapes for filing reports. Fields are optional here on purpose: the service
+validates them and answers with one Chinese message per missing or wrong field."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from ninja import Field, Schema
+
+
+class ReportIn(Schema):
+    kind: str = Field(
+        "first", description="first 首报 / followup 续报 / final 终报 / supplement 补报"
+    )
+    event_id: int | None = Field(None, description="续报、终报、补报所属的事件")
+    unit_id: int | None = Field(None, description="报送单位；令牌调用时为令牌所属单位")
+    title: str | None = None
+    category: str | None = Field(None, description="事件类别代码，如 hazchem、road_traffic")
+    occurred_at: datetime | None = None
+    division_code: str | None = None
+    place: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    subjects: str | None = None
+    narrative: str | None = None
+    cause: str | None = None
+    dead: int | None = Field(None, ge=0)
+    missing: int | None = Field(None, ge=0)
+    seriously_injured: int | None = Field(None, ge=0)
+    injured: int | None = Field(None, ge=0)
+    economic_loss: Decimal | None = Field(None, ge=0, description="万元")
+    affected: int | None = Field(None, ge=0)
+    evacuated: int | None = Field(None, ge=0)
+    measures: str | None = None
+    next_steps: str | None = None
+    handling_summary: str | None = None
+    aftercare: str | None = None
+    source: str | None = None
+    reliability: str | None = None
+    confidentiality: int | None = Field(None, ge=0, le=2, description="0 公开 / 1 内部 / 2 敏感")
+    is_urgent: bool | None = None
+
+
+class ReportCreated(Schema):
+    id: int
+    event_id: int | None
+    kind: str
+    kind_label: str
+    outcome: str = Field(
+        description="new_event 新事件 / joined 并入已有事件 / review 待确认 / followup"
+    )
+    score: float
+
+
+class FieldErrors(Schema):
+    detail: str
+    errors: dict[str, list[str]]

@@ -1,0 +1,159 @@
+"""Filing and matching: five units on one explosion make one event; an unrelated
+accident nearby makes another."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from fenghuo.core import clock
+from fenghuo.criteria.models import EventCategory
+from fenghuo.events import selectors, services
+from fenghuo.events.models import Channel, Event, Report, ReportKind
+
+pytestmark = pytest.mark.django_db
+
+EXPLOSION = [
+    (
+        "county",
+        "江口县化工园区发生爆炸",
+        "11月23日9时10分，江口县化工园区临江化工厂一车间发生爆炸，现场有人员被困，消防已到场处置。",
+        3,
+        5,
+    ),
+    (
+        "emergency",
+        "临江化工厂车间爆炸事故",
+        "江口县化工园区内临江化工厂发生爆炸事故，造成 3 人死亡，"
+        "多人受伤，应急管理局已启动应急响应。",
+        3,
+        8,
+    ),
+    (
+        "environment",
+        "化工园区爆炸可能造成环境污染",
+        "江口县化工园区临江化工厂爆炸后有黄色烟雾扩散，生态环境局正在监测周边空气和水体。",
+        None,
+        None,
+    ),
+    (
+        "health",
+        "化工厂爆炸伤员救治情况",
+        "临江化工厂爆炸伤员已送往县人民医院救治，其中重伤 4 人，死亡 5 人。",
+        5,
+        12,
+    ),
+    (
+        "public_security",
+        "江口县化工厂爆炸现场管控",
+        "公安局已对江口县化工园区临江化工厂爆炸现场实施交通管制，疏散周边群众。",
+        3,
+        None,
+    ),
+]
+
+
+def _file(
+    person,
+    unit,
+    title,
+    narrative,
+    dead=None,
+    injured=None,
+    *,
+    category="hazchem",
+    minutes=0,
+    place="江口县化工园区临江化工厂",
+    kind=ReportKind.FIRST,
+    event=None,
+):
+    from fenghuo.org.policy import principal_for
+
+    base = clock.now() - timedelta(hours=1)
+    return services.file_report(
+        principal_for(person),
+        unit=unit,
+        kind=kind,
+        channel=Channel.WEB,
+        event=event,
+        data={
+            "title": title,
+            "category": EventCategory.objects.get(code=category),
+            "occurred_at": base + timedelta(minutes=minutes),
+            "division_code": "990121",
+            "place": place,
+            "narrative": narrative,
+            "dead": dead,
+            "injured": injured,
+        },
+    )
+
+
+def test_five_units_one_event_with_conflicts(county_tree):
+    results = [
+        _file(
+            county_tree["people"][key], county_tree[key], title, text, dead, injured, minutes=i * 2
+        )
+        for i, (key, title, text, dead, injured) in enumerate(EXPLOSION)
+    ]
+    events = {r.event.pk for r in results}
+    assert len(events) == 1, [(r.outcome, r.score) for r in results]
+    event = Event.objects.get()
+    reports = list(Report.objects.filter(event=event).select_related("unit"))
+    table = selectors.figures_table(event, reports)
+    assert len(table.sources) == 5
+    assert sorted(v for _, v in table.conflicts["dead"]) == [3, 3, 3, 5]
+    # The health department is responsible for casualty figures of nobody here, so the
+    # hazchem rule (emergency management) decides: its latest figure, 3.
+    assert table.current["dead"] == 3 and table.basis["dead"] == "主管部门最新报送"
+
+    accident = _file(
+        county_tree["people"]["public_security"],
+        county_tree["public_security"],
+        "江口县城关路口两车相撞",
+        "江口县城关镇人民路与解放路交叉口两辆小汽车相撞，1 人受伤。",
+        0,
+        1,
+        category="road_traffic",
+        minutes=20,
+        place="江口县城关镇人民路与解放路交叉口",
+    )
+    assert accident.outcome == "new_event"
+    assert Event.objects.count() == 2
+
+
+def test_missing_fields_named_and_nothing_saved(county_tree):
+    from fenghuo.org.policy import principal_for
+
+    with pytest.raises(ValidationError) as caught:
+        services.file_report(
+            principal_for(county_tree["people"]["county"]),
+            unit=county_tree["county"],
+            kind=ReportKind.FIRST,
+            channel=Channel.WEB,
+            data={"title": "缺少要素的报告"},
+        )
+    errors = caught.value.message_dict
+    assert set(errors) >= {"narrative", "place", "occurred_at", "division_code", "category"}
+    assert "事件经过为必填项" in errors["narrative"]
+    assert Report.objects.count() == 0 and Event.objects.count() == 0
+
+
+def test_followups_are_numbered_and_final_requires_cause(county_tree):
+    person, unit = county_tree["people"]["county"], county_tree["county"]
+    first = _file(person, unit, *EXPLOSION[0][1:])
+    one = _file(person, unit, "", "新增死亡 1 人", 4, kind=ReportKind.FOLLOWUP, event=first.event)
+    two = _file(person, unit, "", "伤员已全部转运", 4, kind=ReportKind.FOLLOWUP, event=first.event)
+    assert (one.report.kind_label, two.report.kind_label) == ("续报一", "续报二")
+    assert two.report.previous_id == one.report.pk
+    assert one.report.title == first.event.title  # inherited from the event
+    with pytest.raises(ValidationError) as caught:
+        _file(person, unit, "", "事故处置完毕", kind=ReportKind.FINAL, event=first.event)
+    assert {"cause", "handling_summary", "aftercare"} <= set(caught.value.message_dict)
+
+
+def test_reporter_cannot_file_for_another_unit(county_tree):
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        _file(county_tree["people"]["health"], county_tree["emergency"], *EXPLOSION[1][1:])
