@@ -6,6 +6,7 @@ Production: set DATABASE_URL to PostgreSQL and run `fenghuo serve` / `fenghuo wo
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -30,13 +31,22 @@ def _secret_key() -> str:
     if os.environ.get("SECRET_KEY"):
         return os.environ["SECRET_KEY"]
     path = DATA_DIR / "secret_key"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_urlsafe(50))
-    return path.read_text().strip()
+    if not path.exists():
+        # Written to a private temporary file, then linked into place: `fenghuo run` starts
+        # several processes at once, and none may read a half-written key.
+        fd, tmp = tempfile.mkstemp(dir=DATA_DIR, prefix=".secret_key.")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(50))
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process got there first; use its key
+        finally:
+            os.unlink(tmp)
+    key = path.read_text().strip()
+    if not key:
+        raise RuntimeError(f"{path} 为空：删除该文件后重启会生成新的密钥（现有会话将失效）")
+    return key
 
 
 SECRET_KEY = _secret_key()
@@ -57,6 +67,9 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "fenghuo.core",
     "fenghuo.org",
+    "fenghuo.criteria",
+    "fenghuo.events",
+    "fenghuo.intake",
     "fenghuo.desk",
 ]
 
@@ -144,6 +157,7 @@ LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every start if it is missing
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 # Front-end libraries come from the npm registry (package-lock.json) and are served
 # from node_modules, never from a CDN: duty-office networks are often offline.
