@@ -272,3 +272,106 @@ class MergeCandidate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_id} ~ {self.candidate_id} ({self.score:.2f})"
+
+
+class VerificationTask(models.Model):
+    """核实: a duty officer asks a unit to verify a report or clue by a deadline."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "待核实"
+        CONFIRMED = "confirmed", "属实"
+        PARTLY = "partly", "部分属实"
+        FALSE = "false", "不实（谣言）"
+
+    event = models.ForeignKey(
+        Event, on_delete=models.CASCADE, related_name="verifications", verbose_name="事件"
+    )
+    report = models.ForeignKey(
+        Report, on_delete=models.SET_NULL, null=True, blank=True, verbose_name="所涉报告"
+    )
+    assignee_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, verbose_name="核实单位")
+    question = models.TextField("核实事项")
+    due_at = models.DateTimeField("核实时限")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="发起人",
+    )
+    requested_at = models.DateTimeField("发起时间")
+    state = models.CharField("结论", max_length=10, choices=State.choices, default=State.OPEN)
+    answer = models.TextField("核实情况", blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="答复人",
+    )
+    answered_at = models.DateTimeField("答复时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "核实任务"
+        verbose_name_plural = "核实任务"
+        ordering = ["due_at"]
+
+    def __str__(self) -> str:
+        return f"{self.assignee_unit} 核实：{self.question[:30]}"
+
+
+class Consultation(models.Model):
+    """会商: a question about an uncertain report put to departments or experts."""
+
+    event = models.ForeignKey(
+        Event, on_delete=models.CASCADE, related_name="consultations", verbose_name="事件"
+    )
+    question = models.TextField("会商事项")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="发起人",
+    )
+    requested_at = models.DateTimeField("发起时间")
+    due_at = models.DateTimeField("答复时限", null=True, blank=True)
+    units = models.ManyToManyField(Unit, blank=True, verbose_name="会商部门")
+    experts = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="consultations", verbose_name="专家"
+    )
+    conclusion = models.TextField("会商结论", blank=True)
+    closed_at = models.DateTimeField("结束时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "会商"
+        verbose_name_plural = "会商"
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return self.question[:40]
+
+
+class ConsultationAnswer(models.Model):
+    consultation = models.ForeignKey(
+        Consultation, on_delete=models.CASCADE, related_name="answers", verbose_name="会商"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="答复人"
+    )
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, null=True, blank=True, verbose_name="答复单位"
+    )
+    text = models.TextField("意见")
+    answered_at = models.DateTimeField("答复时间")
+
+    class Meta:
+        verbose_name = "会商意见"
+        verbose_name_plural = "会商意见"
+        ordering = ["answered_at"]
+
+    def __str__(self) -> str:
+        return f"{self.author}：{self.text[:30]}"
