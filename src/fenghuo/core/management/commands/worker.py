@@ -1,30 +1,64 @@
-"""The task worker: django-tasks-db's worker loop plus a heartbeat row."""
+"""The task worker: django-tasks-db's worker loop plus a heartbeat row.
+
+Stopping: the first SIGINT/SIGTERM lets the task in hand finish (a claimed task is never
+abandoned half-way), then the worker marks its heartbeat stopped and exits 0. A second
+signal aborts the running task (it is recorded as failed) and exits 1.
+"""
 
 import logging
 import os
+import signal
 import socket
+import sys
 import threading
 import uuid
+from types import FrameType
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
-from django.db import close_old_connections, connection
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError, close_old_connections, connection
 from django_tasks_db.management.commands.db_worker import Worker
 
 from fenghuo.core.services import worker_heartbeat
 
 logger = logging.getLogger("fenghuo.worker")
 
+# django-tasks-db stores worker ids in a 64-character field; so does WorkerHeartbeat.
+WORKER_ID_LENGTH = 64
 
-def _beat_forever(worker_id: str, stop: threading.Event) -> None:
-    while not stop.wait(settings.FENGHUO_HEARTBEAT_SECONDS):
+
+def new_worker_id() -> str:
+    """host-pid-random, at most 64 characters, unique across a pool of machines."""
+    suffix = f"-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    return socket.gethostname()[: WORKER_ID_LENGTH - len(suffix)] + suffix
+
+
+class Heartbeat(threading.Thread):
+    """Writes the worker's heartbeat row every FENGHUO_HEARTBEAT_SECONDS until stopped."""
+
+    def __init__(self, worker_id: str, interval: float) -> None:
+        super().__init__(name="fenghuo-heartbeat", daemon=True)
+        self.worker_id = worker_id
+        self.interval = interval
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
         try:
-            worker_heartbeat(worker_id)
-        except Exception:  # a missed beat must not kill the worker; the desk will show it
-            logger.exception("heartbeat failed")
+            while not self._stop_event.wait(self.interval):
+                try:
+                    worker_heartbeat(self.worker_id)
+                except Exception:  # a missed beat must not kill the worker; the desk shows it
+                    logger.exception("心跳写入失败")
+                finally:
+                    close_old_connections()
         finally:
-            close_old_connections()
-    connection.close()
+            connection.close()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop beating and wait for a beat in flight, so it cannot undo `stopped_at`."""
+        self._stop_event.set()
+        if self.is_alive():
+            self.join(timeout)
 
 
 class Command(BaseCommand):
@@ -35,15 +69,18 @@ class Command(BaseCommand):
             "--interval",
             type=float,
             default=float(os.environ.get("FENGHUO_WORKER_INTERVAL", "0.5")),
+            help="队列为空时两次取任务之间的间隔（秒）",
         )
-        parser.add_argument("--queue", action="append", dest="queues", default=None)
+        parser.add_argument(
+            "--queue",
+            action="append",
+            dest="queues",
+            default=None,
+            help="只处理这些队列（可重复；默认全部）",
+        )
 
     def handle(self, *args, **options) -> None:
-        worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        worker_heartbeat(worker_id)
-        stop = threading.Event()
-        beat = threading.Thread(target=_beat_forever, args=(worker_id, stop), daemon=True)
-        beat.start()
+        worker_id = new_worker_id()
         worker = Worker(
             queue_names=options["queues"] or ["*"],
             interval=options["interval"],
@@ -51,14 +88,41 @@ class Command(BaseCommand):
             backend_name="default",
             startup_delay=True,
             max_tasks=None,
-            worker_id=worker_id[:64],
+            worker_id=worker_id,
             excluded_queue_names=[],
         )
-        worker.configure_signals()
-        logger.info("worker %s started", worker_id)
+        forced = False
+
+        def shutdown(signum: int, frame: FrameType | None) -> None:
+            nonlocal forced
+            if worker.running:
+                logger.info("收到 %s：完成当前任务后退出", signal.strsignal(signum))
+                worker.running = False  # the loop ends after the task in hand, or its sleep
+                return
+            logger.warning("再次收到 %s：中止当前任务并退出", signal.strsignal(signum))
+            forced = True
+            raise SystemExit(1)
+
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT):
+            signal.signal(signum, shutdown)
+
+        try:
+            worker_heartbeat(worker_id)
+        except DatabaseError as exc:
+            raise CommandError(
+                f"无法写入工作进程心跳，数据库未就绪或尚未迁移（可先运行 fenghuo migrate）：{exc}"
+            ) from exc
+        beat = Heartbeat(worker_id, settings.FENGHUO_HEARTBEAT_SECONDS)
+        beat.start()
+        logger.info("工作进程 %s 已启动（进程号 %s）", worker_id, os.getpid())
         try:
             worker.run()
         finally:
-            stop.set()
-            worker_heartbeat(worker_id, stopping=True)
-            logger.info("worker %s stopped", worker_id)
+            beat.stop()
+            try:
+                worker_heartbeat(worker_id, stopping=True)
+            except DatabaseError:
+                logger.exception("无法记录工作进程 %s 的停止时间", worker_id)
+            logger.info("工作进程 %s 已停止", worker_id)
+        if forced:
+            sys.exit(1)
