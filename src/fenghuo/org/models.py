@@ -7,8 +7,10 @@ from treebeard.mp_tree import MP_Node
 
 from fenghuo.core.models import Confidentiality
 
-division_code_validator = RegexValidator(r"^\d{6}$", "行政区划代码须为 6 位数字（GB/T 2260）")
-mobile_validator = RegexValidator(r"^1\d{10}$", "手机号须为 11 位数字，以 1 开头")
+# [0-9], not \d: \d also matches full-width digits (１１０１０１), which an IME in full-width
+# mode produces and which no lookup by code would then match.
+division_code_validator = RegexValidator(r"^[0-9]{6}$", "行政区划代码须为 6 位数字（GB/T 2260）")
+mobile_validator = RegexValidator(r"^1[0-9]{10}$", "手机号须为 11 位数字，以 1 开头")
 
 
 class AdminLevel(models.TextChoices):

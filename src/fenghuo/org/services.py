@@ -99,6 +99,9 @@ def person_create(
     **extra: Any,
 ) -> Person:
     require(principal, Action.ADMINISTER, unit_facts(unit))
+    if extra.get("is_superuser") and not principal.is_superuser:
+        # A unit's administrator must not mint an account that bypasses the whole policy.
+        raise PermissionDenied("只有系统管理员可以创建系统管理员账号")
     person = Person(username=username, full_name=full_name, unit=unit, **extra)
     if password:
         person.set_password(password)
@@ -172,7 +175,7 @@ def shift_validate(shift: DutyShift) -> None:
             office_id=shift.office_id, starts_at__lt=shift.ends_at, ends_at__gt=shift.starts_at
         ).exclude(pk=shift.pk)
         if overlapping.exists():
-            errors.setdefault("starts_at", []).append("与已有班次时间重叠")
+            errors.setdefault("starts_at", []).append("开始时间与本单位已有班次重叠")
     if errors:
         raise ValidationError(errors)
 
