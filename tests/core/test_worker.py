@@ -89,6 +89,20 @@ def test_a_cleanly_stopped_worker_is_not_listed():
     assert WorkerHeartbeat.objects.get(worker_id="w-2").stopped_at is not None
 
 
+
+@pytest.mark.django_db
+def test_a_worker_silent_for_over_a_day_is_forgotten_but_still_not_alive():
+    worker_heartbeat("w-old")
+    clock.advance(timedelta(days=1, seconds=1))
+    try:
+        worker_heartbeat("w-new")
+        assert [s.worker_id for s in worker_statuses()] == ["w-new"]
+        WorkerHeartbeat.objects.filter(worker_id="w-new").delete()
+        assert worker_statuses() == [] and not workers_alive()
+    finally:
+        clock.advance(timedelta(days=-1, seconds=-1))
+
+
 # -- as a process -----------------------------------------------------------------------
 
 HEARTBEAT_OF = """

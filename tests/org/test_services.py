@@ -267,6 +267,15 @@ def test_the_administrator_of_the_unit_may_do_every_org_write(org, system, princ
     assert AuditEntry.objects.count() == entries + 1
 
 
+@pytest.mark.parametrize("field", ["path", "depth", "numchild"])
+def test_unit_update_refuses_tree_fields(org, system, field):
+    path_before = Unit.objects.get(pk=org["county"].pk).path
+    with pytest.raises(ValidationError) as caught:
+        services.unit_update(system, org["county"], **{field: "0001" if field == "path" else 9})
+    assert field in caught.value.message_dict
+    assert Unit.objects.get(pk=org["county"].pk).path == path_before
+
+
 def test_an_administrator_cannot_create_a_superuser(org, principal_of):
     with pytest.raises(PermissionDenied):
         services.person_create(

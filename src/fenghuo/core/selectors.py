@@ -65,13 +65,22 @@ class WorkerStatus:
     alive: bool
 
 
+# A worker silent for longer than this is gone for good (killed, machine replaced); it is
+# no longer listed, though "no worker alive" still shows while none is.
+FORGET_AFTER = timedelta(days=1)
+
+
 def worker_statuses() -> list[WorkerStatus]:
-    """Every worker that has not stopped cleanly, with whether its heartbeat is fresh."""
+    """Workers that have not stopped cleanly and were seen in the last day, with whether
+    their heartbeat is fresh."""
     stale_after = timedelta(seconds=settings.FENGHUO_WORKER_STALE_SECONDS)
     moment = clock.now()
+    beats = WorkerHeartbeat.objects.filter(
+        stopped_at__isnull=True, last_seen__gte=moment - FORGET_AFTER
+    ).order_by("worker_id")
     return [
         WorkerStatus(b.worker_id, b.hostname, b.last_seen, moment - b.last_seen <= stale_after)
-        for b in WorkerHeartbeat.objects.filter(stopped_at__isnull=True).order_by("worker_id")
+        for b in beats
     ]
 
 

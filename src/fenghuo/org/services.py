@@ -47,6 +47,22 @@ def _clean(obj: Any, **kwargs: Any) -> None:
     obj.full_clean(**kwargs)
 
 
+UNIT_EDITABLE_FIELDS = frozenset(
+    {
+        "name",
+        "short_name",
+        "level",
+        "kind",
+        "division_code",
+        "is_direct_point",
+        "is_receiving_office",
+        "phone",
+        "email",
+        "is_active",
+    }
+)
+
+
 @transaction.atomic
 def unit_create(
     principal: Principal,
@@ -81,7 +97,11 @@ def unit_create(
 
 @transaction.atomic
 def unit_update(principal: Principal, unit: Unit, **changes: Any) -> Unit:
+    """Change a unit's own attributes; its place in the tree changes only by a move."""
     require(principal, Action.ADMINISTER, unit_facts(unit))
+    refused = set(changes) - UNIT_EDITABLE_FIELDS
+    if refused:
+        raise ValidationError({name: ["该字段不能在此修改"] for name in sorted(refused)})
     for name, value in changes.items():
         setattr(unit, name, value)
     _clean(unit, exclude=["path", "depth", "numchild"])
