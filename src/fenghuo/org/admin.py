@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 from treebeard.admin import TreeAdmin
-from treebeard.forms import movenodeform_factory
+from treebeard.forms import MoveNodeForm, movenodeform_factory
 
 from fenghuo.core.admin import AuditedAdminMixin
 from fenghuo.org import services
@@ -28,19 +28,53 @@ class UnitKindAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "code", "sort_order")
 
 
+class UnitMoveNodeForm(MoveNodeForm):
+    """Treebeard's add/move form with its own fields labelled in Chinese.
+
+    Treebeard ships no zh-hans catalogue, so "Position", "Relative to", "Child of" and
+    "-- root --" would show in English in an otherwise Chinese admin.
+    """
+
+    # The unit tree is sorted (node_order_by), so only these two positions apply.
+    POSITION_CHOICES = (
+        ("sorted-child", "下级：挂在参照单位之下"),
+        ("sorted-sibling", "同级：与参照单位并列"),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        ref_node = self.fields["treebeard_ref_node"]
+        ref_node.label = "参照单位"
+        ref_node.empty_label = "（无，作为顶级单位）"
+        ref_node.help_text = "通常选择上级单位；留空则作为顶级单位。"
+        position = self.fields["treebeard_position"]
+        position.label = "层级关系"
+        position.choices = self.POSITION_CHOICES
+
+
 @admin.register(Unit)
 class UnitAdmin(AuditedAdminMixin, TreeAdmin):
-    form = movenodeform_factory(Unit)
-    list_display = (
-        "name",
-        "level",
-        "kind",
-        "division_code",
-        "is_direct_point",
-        "is_receiving_office",
+    form = movenodeform_factory(Unit, form=UnitMoveNodeForm)
+    fieldsets = (
+        (None, {"fields": ("name", "short_name", "level", "kind", "division_code")}),
+        ("在组织树中的位置", {"fields": ("treebeard_ref_node", "treebeard_position")}),
+        (
+            "值班与报送",
+            {"fields": ("is_receiving_office", "is_direct_point", "phone", "email", "is_active")},
+        ),
     )
+    list_display = ("name", "level", "kind", "division_code", "direct_point", "receiving_office")
     list_filter = ("level", "kind", "is_direct_point", "is_receiving_office")
     search_fields = ("name", "short_name", "division_code")
+
+    # Short headers keep the tree's columns on screen beside the sidebar and filters.
+    @admin.display(description="直报点", boolean=True, ordering="is_direct_point")
+    def direct_point(self, obj: Unit) -> bool:
+        return obj.is_direct_point
+
+    @admin.display(description="值班室", boolean=True, ordering="is_receiving_office")
+    def receiving_office(self, obj: Unit) -> bool:
+        return obj.is_receiving_office
 
 
 class MembershipInline(admin.TabularInline):
