@@ -4,6 +4,8 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from treebeard.admin import TreeAdmin
 from treebeard.forms import MoveNodeForm, movenodeform_factory
@@ -16,15 +18,86 @@ from fenghuo.org.models import (
     Expert,
     Membership,
     Person,
+    Role,
     Specialty,
     Unit,
     UnitKind,
 )
-from fenghuo.org.policy import principal_for
+from fenghuo.org.policy import administered_q, principal_for
+from fenghuo.org.selectors import may_administer, units_administered
+
+
+def is_unit_admin(request: HttpRequest) -> bool:
+    """A superuser, or a staff member holding the 管理员 role somewhere."""
+    user = request.user
+    if not (user.is_active and user.is_staff):
+        return False
+    return user.is_superuser or principal_for(user).has_role(Role.ADMIN)
+
+
+class PolicyScopedAdmin(admin.ModelAdmin):
+    """The admin under the access policy: a unit's 管理员 (with is_staff) sees and changes
+    only rows of the units it administers; superusers see everything.
+
+    `unit_path` is the lookup from the row to its unit ("" when the row is a unit).
+    """
+
+    unit_path = "unit"
+    unit_fields = ("unit", "office")  # foreign keys whose choices are limited
+
+    def _unit_of(self, obj: Any) -> Unit | None:
+        if not self.unit_path:
+            return obj
+        for part in self.unit_path.split("__"):
+            obj = getattr(obj, part, None)
+        return obj
+
+    def _may(self, request: HttpRequest, obj: Any) -> bool:
+        if obj is None or request.user.is_superuser:
+            return True
+        unit = self._unit_of(obj)
+        return unit is not None and may_administer(principal_for(request.user), unit)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(administered_q(principal_for(request.user), owner=self.unit_path))
+
+    # The 管理员 role grants these powers; Django's per-model permissions are not used.
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_unit_admin(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_unit_admin(request) and self._may(request, obj)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return is_unit_admin(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_unit_admin(request) and self._may(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_unit_admin(request) and self._may(request, obj)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any):
+        if db_field.name in self.unit_fields and not request.user.is_superuser:
+            kwargs["queryset"] = units_administered(principal_for(request.user))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # Checked after the save (inside the audited transaction) because a unit's place in
+        # the tree is only known once treebeard has placed it; a refusal rolls it back.
+        if not self._may(request, obj):
+            raise PermissionDenied("无权管理该单位")
 
 
 @admin.register(UnitKind)
 class UnitKindAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
     list_display = ("name", "code", "sort_order")
 
 
@@ -53,8 +126,38 @@ class UnitMoveNodeForm(MoveNodeForm):
 
 
 @admin.register(Unit)
-class UnitAdmin(AuditedAdminMixin, TreeAdmin):
+class UnitAdmin(AuditedAdminMixin, PolicyScopedAdmin, TreeAdmin):
     form = movenodeform_factory(Unit, form=UnitMoveNodeForm)
+    unit_path = ""
+
+    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any):
+        form = super().get_form(request, obj, **kwargs)
+        if request.user.is_superuser:
+            return form
+        allowed = units_administered(principal_for(request.user)).values("pk")
+
+        class ScopedUnitForm(form):
+            """A unit administrator places units only below units it administers."""
+
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                ref_node = self.fields["treebeard_ref_node"]
+                ref_node.queryset = ref_node.queryset.filter(pk__in=allowed)
+                ref_node.required = True
+                self.fields["treebeard_position"].choices = self.POSITION_CHOICES[:1]
+
+        return ScopedUnitForm
+
+    def is_filtered(self, request: HttpRequest) -> bool:
+        # A unit administrator's units are a subtree whose top is not a root; the
+        # drill-down view starts at the roots, so show them as a flat list instead.
+        return not request.user.is_superuser or super().is_filtered(request)
+
+    def move_node(self, request: HttpRequest):
+        if not request.user.is_superuser:
+            raise PermissionDenied("只有系统管理员可以拖动调整组织树")
+        return super().move_node(request)
+
     fieldsets = (
         (None, {"fields": ("name", "short_name", "level", "kind", "division_code")}),
         ("在组织树中的位置", {"fields": ("treebeard_ref_node", "treebeard_position")}),
@@ -80,11 +183,20 @@ class UnitAdmin(AuditedAdminMixin, TreeAdmin):
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 1
-    autocomplete_fields = ("unit",)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_unit_admin(request)
+
+    has_add_permission = has_change_permission = has_delete_permission = has_view_permission
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any):
+        if db_field.name == "unit" and not request.user.is_superuser:
+            kwargs["queryset"] = units_administered(principal_for(request.user))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Person)
-class PersonAdmin(AuditedAdminMixin, UserAdmin):
+class PersonAdmin(AuditedAdminMixin, PolicyScopedAdmin, UserAdmin):
     list_display = ("username", "full_name", "unit", "title", "mobile", "is_active")
     list_filter = ("is_active", "is_staff", "memberships__role")
     search_fields = ("username", "full_name", "mobile", "unit__name")
@@ -109,6 +221,13 @@ class PersonAdmin(AuditedAdminMixin, UserAdmin):
         ("权限", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
         ("时间", {"fields": ("last_login", "date_joined")}),
     )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple:
+        if request.user.is_superuser:
+            return ()
+        # Only a superuser hands out admin-site powers.
+        return ("is_staff", "is_superuser", "groups", "last_login", "date_joined")
+
     add_fieldsets = (
         (
             None,
@@ -121,7 +240,9 @@ class PersonAdmin(AuditedAdminMixin, UserAdmin):
 
 
 @admin.register(DutyShift)
-class DutyShiftAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class DutyShiftAdmin(AuditedAdminMixin, PolicyScopedAdmin):
+    unit_path = "office"
+
     list_display = ("office", "starts_at", "ends_at", "primary", "backup", "leader")
     list_filter = ("office",)
     date_hierarchy = "starts_at"
@@ -134,18 +255,23 @@ class DutyShiftAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 @admin.register(Specialty)
 class SpecialtyAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
     search_fields = ("name",)
 
 
 @admin.register(Expert)
-class ExpertAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class ExpertAdmin(AuditedAdminMixin, PolicyScopedAdmin):
+    unit_path = "person__unit"
+
     list_display = ("person", "affiliation", "is_active")
     filter_horizontal = ("specialties",)
     autocomplete_fields = ("person",)
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(PolicyScopedAdmin):
     """Tokens are issued and revoked through the services, so the plaintext is shown once
     and only its digest is stored."""
 
