@@ -544,7 +544,9 @@ class Target:
     name: str
     path: str
     method: str = "GET"
-    headers: dict[str, str] = field(default_factory=dict)
+    # A callable gets the request number, right after `body` got it for the same request
+    # (e.g. a fresh Idempotency-Key per POST). Numbers restart at 0 in every segment.
+    headers: dict[str, str] | Callable[[int], dict[str, str]] = field(default_factory=dict)
     body: bytes | Callable[[int], bytes] | None = None  # a callable gets the request number
     expect: int = 200
     check: Callable[[httpx.Response], bool] | None = None
@@ -571,10 +573,11 @@ async def _segment(
             number = issued
             issued += 1
             body = target.body(number) if callable(target.body) else target.body
+            headers = target.headers(number) if callable(target.headers) else target.headers
             started = time.perf_counter()
             try:
                 response = await client.request(
-                    target.method, target.path, headers=target.headers, content=body
+                    target.method, target.path, headers=headers, content=body
                 )
             except httpx.HTTPError as exc:
                 stats.errors += 1
