@@ -19,6 +19,7 @@ api = NinjaAPI(
 api.add_router("/org/", org_router)
 api.add_router("/", intake_router)
 api.add_router("/", events_router)
+api.add_router("/", "fenghuo.events.search_api.router")
 
 
 @api.exception_handler(ValidationError)

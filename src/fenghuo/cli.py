@@ -6,6 +6,7 @@ fenghuo worker         a task worker alone (production: several, on PostgreSQL)
 fenghuo seed-demo      load the demo province
 fenghuo verify-audit   check the audit chain, report the first broken link
 fenghuo mail-receiver  receive e-mailed reports over SMTP (FENGHUO_SMTP_HOST/_PORT)
+fenghuo reindex-search rebuild the Chinese full-text index of reports
 fenghuo <django command> …   any Django management command (migrate, createsuperuser …)
 
 run and serve listen on --host / --port (or FENGHUO_HOST / FENGHUO_PORT; 127.0.0.1:8000).
@@ -21,12 +22,6 @@ import socket
 import subprocess
 import sys
 import time
-
-ALIASES = {
-    "seed-demo": "seed_demo",
-    "verify-audit": "verify_audit",
-    "mail-receiver": "mail_receiver",
-}
 
 
 def _setup() -> None:
@@ -237,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     _setup()
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(["fenghuo", ALIASES.get(command, command), *rest])
+    # `fenghuo seed-demo` is Django's `seed_demo`: hyphens read better on a command line.
+    execute_from_command_line(["fenghuo", command.replace("-", "_"), *rest])
     return 0
 
 

@@ -89,7 +89,6 @@ def test_a_cleanly_stopped_worker_is_not_listed():
     assert WorkerHeartbeat.objects.get(worker_id="w-2").stopped_at is not None
 
 
-
 @pytest.mark.django_db
 def test_a_worker_silent_for_over_a_day_is_forgotten_but_still_not_alive():
     worker_heartbeat("w-old")

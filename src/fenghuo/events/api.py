@@ -1,14 +1,35 @@
 """Events over the API: list, detail with figures and timeline, status changes."""
 
-from django.db.models import Count
-from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
-from ninja import Router
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Literal
 
-from fenghuo.events import selectors, services
-from fenghuo.events.models import Event
-from fenghuo.events.schemas import EventDetail, EventOut, StatusIn
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils.http import content_disposition_header
+from ninja import Router, Status
+
+from fenghuo.core import clock
+from fenghuo.documents.docx import DOCX_CONTENT_TYPE
+from fenghuo.events import documents, selectors, services
+from fenghuo.events.models import Consultation, Event, VerificationTask
+from fenghuo.events.schemas import (
+    ConsultationAnswerIn,
+    ConsultationAnswerOut,
+    ConsultationCloseIn,
+    ConsultationIn,
+    ConsultationOut,
+    EventDetail,
+    EventOut,
+    StatusIn,
+    VerificationAnswerIn,
+    VerificationIn,
+    VerificationOut,
+)
 from fenghuo.org.auth import request_principal
+from fenghuo.org.models import Person, Unit
 
 router = Router(tags=["事件"])
 
@@ -89,3 +110,266 @@ def change_status(request: HttpRequest, event_id: int, payload: StatusIn):
     event = _visible_event(request, event_id)
     services.change_status(request_principal(request), event, payload.status, payload.note)
     return _brief(event, event.reports.count())
+
+
+# --- Verification (核实) and consultation (会商) ------------------------------------------
+
+
+@contextmanager
+def _payload_names(**names: str) -> Iterator[None]:
+    """Report a service's field errors under the payload's field names (unit → unit_id)."""
+    try:
+        yield
+    except ValidationError as exc:
+        if not hasattr(exc, "error_dict"):
+            raise
+        errors = {names.get(key, key): messages for key, messages in exc.message_dict.items()}
+        raise ValidationError(errors) from exc
+
+
+def _verification_out(task: VerificationTask) -> dict:
+    return {
+        "id": task.pk,
+        "event_id": task.event_id,
+        "event_title": task.event.title,
+        "report_id": task.report_id,
+        "assignee_unit_id": task.assignee_unit_id,
+        "assignee_unit": task.assignee_unit.name,
+        "question": task.question,
+        "due_at": task.due_at,
+        "requested_by": str(task.requested_by) if task.requested_by_id else "",
+        "requested_at": task.requested_at,
+        "state": task.state,
+        "state_label": task.get_state_display(),
+        "answer": task.answer,
+        "answered_by": str(task.answered_by) if task.answered_by_id else "",
+        "answered_at": task.answered_at,
+        "overdue": task.state == VerificationTask.State.OPEN and task.due_at < clock.now(),
+    }
+
+
+@router.post(
+    "/events/{event_id}/verifications",
+    response={201: VerificationOut},
+    summary="发起核实",
+    description="请所辖单位在时限内核实事件或其中一份报告；新接报的事件转为「核实中」。",
+)
+def post_verification(request: HttpRequest, event_id: int, payload: VerificationIn):
+    principal = request_principal(request)
+    event = _visible_event(request, event_id)
+    errors: dict[str, list[str]] = {}
+    unit = Unit.objects.filter(pk=payload.assignee_unit_id).first()
+    if unit is None:
+        errors["assignee_unit_id"] = ["核实单位不存在"]
+    report = None
+    if payload.report_id is not None:
+        report = selectors.event_reports(principal, event).filter(pk=payload.report_id).first()
+        if report is None:
+            errors["report_id"] = ["报告不存在或不属于该事件"]
+    if errors:
+        raise ValidationError(errors)
+    with _payload_names(assignee_unit="assignee_unit_id", report="report_id"):
+        task = services.request_verification(
+            principal,
+            event=event,
+            assignee_unit=unit,
+            question=payload.question,
+            due_at=payload.due_at,
+            report=report,
+        )
+    return Status(201, _verification_out(task))
+
+
+@router.post(
+    "/verifications/{task_id}/answer",
+    response=VerificationOut,
+    summary="答复核实",
+    description="核实单位答复结论（confirmed 属实 / partly 部分属实 / false 不实）和核实情况，"
+    "可附核实数（figures: dead, missing, seriously_injured, injured, economic_loss, "
+    "affected, evacuated）。",
+)
+def post_verification_answer(request: HttpRequest, task_id: int, payload: VerificationAnswerIn):
+    principal = request_principal(request)
+    task = get_object_or_404(selectors.verifications_visible(principal), pk=task_id)
+    task = services.answer_verification(
+        principal, task, state=payload.state, answer=payload.answer, figures=payload.figures
+    )
+    return _verification_out(task)
+
+
+@router.get(
+    "/verifications",
+    response=list[VerificationOut],
+    summary="核实任务",
+    description="scope=assigned：交给本人所在单位核实的任务（默认）；scope=visible："
+    "本人可见的全部核实任务。overdue=true 只列超过时限仍未答复的。",
+)
+def list_verifications(
+    request: HttpRequest,
+    scope: Literal["assigned", "visible"] = "assigned",
+    overdue: bool = False,
+    state: str | None = None,
+    limit: int = 200,
+):
+    principal = request_principal(request)
+    if overdue:
+        tasks = selectors.overdue_verifications(principal)
+        if scope == "assigned":
+            tasks = tasks.filter(pk__in=selectors.verifications_assigned(principal).values("pk"))
+    elif scope == "assigned":
+        tasks = selectors.verifications_assigned(principal)
+    else:
+        tasks = selectors.verifications_visible(principal)
+    if state:
+        tasks = tasks.filter(state=state)
+    tasks = tasks.order_by("due_at", "pk")[: max(1, min(limit, 500))]
+    return [_verification_out(t) for t in tasks]
+
+
+def _consultation_out(consultation: Consultation) -> dict:
+    return {
+        "id": consultation.pk,
+        "event_id": consultation.event_id,
+        "event_title": consultation.event.title,
+        "question": consultation.question,
+        "requested_by": str(consultation.requested_by) if consultation.requested_by_id else "",
+        "requested_at": consultation.requested_at,
+        "due_at": consultation.due_at,
+        "units": [u.name for u in consultation.units.all()],
+        "experts": [str(p) for p in consultation.experts.all()],
+        "answers": [_consultation_answer_out(a) for a in consultation.answers.all()],
+        "conclusion": consultation.conclusion,
+        "closed_at": consultation.closed_at,
+    }
+
+
+def _consultation_answer_out(answer) -> dict:
+    return {
+        "id": answer.pk,
+        "author": str(answer.author),
+        "unit": answer.unit.name if answer.unit_id else None,
+        "text": answer.text,
+        "answered_at": answer.answered_at,
+    }
+
+
+def _visible_consultation(request: HttpRequest, consultation_id: int) -> Consultation:
+    return get_object_or_404(
+        selectors.consultations_visible(request_principal(request)), pk=consultation_id
+    )
+
+
+@router.post(
+    "/events/{event_id}/consultations",
+    response={201: ConsultationOut},
+    summary="发起会商",
+    description="把拿不准的情况交有关部门（unit_ids）和/或专家库中的专家（expert_ids）会商。",
+)
+def post_consultation(request: HttpRequest, event_id: int, payload: ConsultationIn):
+    principal = request_principal(request)
+    event = _visible_event(request, event_id)
+    errors: dict[str, list[str]] = {}
+    units = list(Unit.objects.filter(pk__in=payload.unit_ids))
+    if len(units) != len(set(payload.unit_ids)):
+        errors["unit_ids"] = ["会商部门不存在"]
+    experts = list(Person.objects.filter(pk__in=payload.expert_ids))
+    if len(experts) != len(set(payload.expert_ids)):
+        errors["expert_ids"] = ["专家不存在"]
+    if errors:
+        raise ValidationError(errors)
+    with _payload_names(units="unit_ids", experts="expert_ids"):
+        consultation = services.request_consultation(
+            principal,
+            event=event,
+            question=payload.question,
+            units=units,
+            experts=experts,
+            due_at=payload.due_at,
+        )
+    return Status(201, _consultation_out(consultation))
+
+
+@router.post(
+    "/consultations/{consultation_id}/answers",
+    response={201: ConsultationAnswerOut},
+    summary="发表会商意见",
+)
+def post_consultation_answer(
+    request: HttpRequest, consultation_id: int, payload: ConsultationAnswerIn
+):
+    consultation = _visible_consultation(request, consultation_id)
+    answer = services.answer_consultation(
+        request_principal(request), consultation, text=payload.text
+    )
+    return Status(201, _consultation_answer_out(answer))
+
+
+@router.post(
+    "/consultations/{consultation_id}/close",
+    response=ConsultationOut,
+    summary="结束会商并记录结论",
+)
+def post_consultation_close(
+    request: HttpRequest, consultation_id: int, payload: ConsultationCloseIn
+):
+    consultation = _visible_consultation(request, consultation_id)
+    services.close_consultation(
+        request_principal(request), consultation, conclusion=payload.conclusion
+    )
+    return _consultation_out(consultation)
+
+
+@router.get(
+    "/consultations",
+    response=list[ConsultationOut],
+    summary="会商",
+    description="scope=invited：邀请本人或本人所在单位的会商（默认）；scope=visible：本人可见的全部会商。",
+)
+def list_consultations(
+    request: HttpRequest,
+    scope: Literal["invited", "visible"] = "invited",
+    open_only: bool = False,
+    limit: int = 100,
+):
+    principal = request_principal(request)
+    if scope == "invited":
+        consultations = selectors.consultations_invited(principal)
+    else:
+        consultations = selectors.consultations_visible(principal)
+    if open_only:
+        consultations = consultations.filter(closed_at__isnull=True)
+    consultations = consultations.prefetch_related(
+        "units", "experts", "answers__author", "answers__unit"
+    ).order_by("-requested_at", "-pk")[: max(1, min(limit, 500))]
+    return [_consultation_out(c) for c in consultations]
+
+
+# --- Documents ------------------------------------------------------------------------
+
+
+@router.get(
+    "/reports/{report_id}/document.docx",
+    summary="导出信息专报（Word）",
+    description="按公文格式（GB/T 9704）生成首报/续报/终报的 Word 文档；无权查看的报告返回 404。",
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "Word 文档",
+                "content": {DOCX_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+            },
+            404: {"description": "报告不存在或无权查看"},
+        }
+    },
+)
+def report_document(request: HttpRequest, report_id: int):
+    report = get_object_or_404(
+        selectors.reports_visible(request_principal(request)).select_related(
+            "unit", "created_by", "previous", "category"
+        ),
+        pk=report_id,
+    )
+    response = HttpResponse(documents.render_report(report), content_type=DOCX_CONTENT_TYPE)
+    response["Content-Disposition"] = content_disposition_header(
+        True, documents.document_filename(report)
+    )
+    return response

@@ -52,3 +52,73 @@ class EventDetail(EventOut):
 class StatusIn(Schema):
     status: str
     note: str = ""
+
+
+class VerificationIn(Schema):
+    assignee_unit_id: int
+    question: str
+    due_at: datetime
+    report_id: int | None = None
+
+
+class VerificationAnswerIn(Schema):
+    state: str
+    answer: str
+    figures: dict[str, Decimal | None] | None = None
+
+
+class VerificationOut(Schema):
+    id: int
+    event_id: int
+    event_title: str
+    report_id: int | None
+    assignee_unit_id: int
+    assignee_unit: str
+    question: str
+    due_at: datetime
+    requested_by: str
+    requested_at: datetime
+    state: str
+    state_label: str
+    answer: str
+    answered_by: str
+    answered_at: datetime | None
+    overdue: bool
+
+
+class ConsultationIn(Schema):
+    question: str
+    unit_ids: list[int] = []
+    expert_ids: list[int] = []
+    due_at: datetime | None = None
+
+
+class ConsultationAnswerIn(Schema):
+    text: str
+
+
+class ConsultationCloseIn(Schema):
+    conclusion: str
+
+
+class ConsultationAnswerOut(Schema):
+    id: int
+    author: str
+    unit: str | None
+    text: str
+    answered_at: datetime
+
+
+class ConsultationOut(Schema):
+    id: int
+    event_id: int
+    event_title: str
+    question: str
+    requested_by: str
+    requested_at: datetime
+    due_at: datetime | None
+    units: list[str]
+    experts: list[str]
+    answers: list[ConsultationAnswerOut]
+    conclusion: str
+    closed_at: datetime | None

@@ -4,12 +4,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from fenghuo.core import clock
 from fenghuo.events import matching
-from fenghuo.events.models import FIGURES, Event, MergeCandidate, Report, ReportStatus
-from fenghuo.org.models import Unit
-from fenghuo.org.policy import Action, Facts, Principal, can, visible_q
+from fenghuo.events.models import (
+    FIGURES,
+    Consultation,
+    Event,
+    MergeCandidate,
+    Report,
+    ReportStatus,
+    VerificationTask,
+)
+from fenghuo.org.models import Role, Unit
+from fenghuo.org.policy import CLEARANCE, Action, Facts, Principal, can, visible_q
 
 
 def facts_of_report(report: Report) -> Facts:
@@ -24,11 +33,15 @@ def facts_of_report(report: Report) -> Facts:
 def reports_visible(principal: Principal) -> QuerySet[Report]:
     return Report.objects.filter(
         visible_q(principal, owner="unit", mark="confidentiality", author="created_by")
+        | invited_q(principal)
     )
 
 
 def can_view_report(principal: Principal, report: Report) -> bool:
-    return can(principal, Action.VIEW, facts_of_report(report))
+    return (
+        can(principal, Action.VIEW, facts_of_report(report))
+        or Report.objects.filter(invited_q(principal), pk=report.pk).exists()
+    )
 
 
 def events_visible(principal: Principal) -> QuerySet[Event]:
@@ -46,50 +59,48 @@ def event_reports(principal: Principal, event: Event) -> QuerySet[Report]:
     )
 
 
+_ACCOUNT_FIELDS = (
+    "category_id",
+    "occurred_at",
+    "division_code",
+    "place",
+    "title",
+    "narrative",
+    "latitude",
+    "longitude",
+)
+
+
 def report_facts(report: Report) -> matching.Facts:
-    return matching.Facts.of(
-        category_top=report.category.top.pk,
-        category=report.category_id,
-        occurred_at=report.occurred_at,
-        division_code=report.division_code,
-        text=f"{report.place} {report.title} {report.narrative}",
-        latitude=report.latitude,
-        longitude=report.longitude,
-    )
+    account = matching.Account(*(getattr(report, name) for name in _ACCOUNT_FIELDS))
+    return matching.Facts.of(report.category.top.pk, [account])
 
 
 def event_facts_for_matching(
     occurred_at: datetime, category_top_id: int
 ) -> dict[int, matching.Facts]:
-    """Open events near `occurred_at` in the same top-level category, with their text."""
+    """Open events near `occurred_at` in the same top-level category, each with what every
+    one of its submitted reports says (category, time, area, place, title, narrative)."""
     window = matching.CANDIDATE_WINDOW
-    events = {
-        e.pk: e
-        for e in Event.objects.filter(
+    # An event whose reports are all gone still has its own title and place.
+    own = {
+        pk: [matching.Account(category, at, division, place, title, "", latitude, longitude)]
+        for pk, category, at, division, place, title, latitude, longitude in Event.objects.filter(
+            Q(category_id=category_top_id) | Q(category__parent_id=category_top_id),
             occurred_at__gte=occurred_at - window,
             occurred_at__lte=occurred_at + window,
         )
         .exclude(status__in=["archived", "false"])
-        .select_related("category")
-        if (e.category.parent_id or e.category_id) == category_top_id
+        .values_list("pk", *_ACCOUNT_FIELDS[:5], "latitude", "longitude")
     }
-    texts: dict[int, list[str]] = {pk: [] for pk in events}
-    for event_id, place, title, narrative in Report.objects.filter(
-        event_id__in=events, status=ReportStatus.SUBMITTED
-    ).values_list("event_id", "place", "title", "narrative"):
-        texts[event_id].append(f"{place} {title} {narrative}")
-    return {
-        pk: matching.Facts.of(
-            category_top=category_top_id,
-            category=e.category_id,
-            occurred_at=e.occurred_at,
-            division_code=e.division_code,
-            text=" ".join(texts[pk]),
-            latitude=e.latitude,
-            longitude=e.longitude,
-        )
-        for pk, e in events.items()
-    }
+    accounts: dict[int, list[matching.Account]] = {pk: [] for pk in own}
+    for event_id, *values in (
+        Report.objects.filter(event_id__in=own, status=ReportStatus.SUBMITTED)
+        .order_by("received_at", "pk")
+        .values_list("event_id", *_ACCOUNT_FIELDS)
+    ):
+        accounts[event_id].append(matching.Account(*values))
+    return {pk: matching.Facts.of(category_top_id, accounts[pk] or own[pk]) for pk in own}
 
 
 @dataclass(frozen=True)
@@ -157,3 +168,119 @@ def merge_queue(principal: Principal) -> QuerySet[MergeCandidate]:
         .select_related("report", "report__unit", "candidate")
         .order_by("-score")
     )
+
+
+# --- Verification (核实) and consultation (会商) ------------------------------------------
+
+# Who speaks for a unit when it is asked to verify or consult: its 信息员, 单位领导 and
+# 值班员 (not its administrators, not experts who happen to sit in it).
+ANSWERING_ROLES = (Role.REPORTER, Role.UNIT_LEADER, Role.DUTY_OFFICER)
+
+
+def _answering_grants(principal: Principal):
+    return [g for g in principal.grants if g.role in ANSWERING_ROLES]
+
+
+def invited_q(principal: Principal) -> Q:
+    """Reports that an open request puts in front of the principal, beyond the policy's
+    unit scope: every report of an event under open consultation, for the experts and the
+    departments invited; the report a unit is asked to verify, while the task is open.
+
+    Each still within the reader's clearance (an expert's is 内部): being asked a question
+    does not lift the confidentiality mark. Access ends when the consultation is closed or
+    the verification answered.
+    """
+    q = Q(pk__in=[])
+    open_consultations = Consultation.objects.filter(closed_at__isnull=True)
+    if principal.person_id is not None:
+        q |= Q(
+            event_id__in=open_consultations.filter(experts=principal.person_id).values("event_id"),
+            confidentiality__lte=CLEARANCE[Role.EXPERT],
+        )
+    for g in _answering_grants(principal):
+        q |= Q(
+            event_id__in=open_consultations.filter(units=g.unit_id).values("event_id"),
+            confidentiality__lte=CLEARANCE[g.role],
+        )
+        q |= Q(
+            pk__in=VerificationTask.objects.filter(
+                assignee_unit_id=g.unit_id, state=VerificationTask.State.OPEN
+            ).values("report_id"),
+            confidentiality__lte=CLEARANCE[g.role],
+        )
+    return q
+
+
+def verifications_assigned(principal: Principal) -> QuerySet[VerificationTask]:
+    """Verification tasks addressed to the units this principal answers for."""
+    units = {g.unit_id for g in _answering_grants(principal)}
+    return VerificationTask.objects.filter(assignee_unit_id__in=units).select_related(
+        "event", "assignee_unit", "requested_by", "answered_by"
+    )
+
+
+def verifications_visible(principal: Principal) -> QuerySet[VerificationTask]:
+    """Tasks assigned to the principal's units, asked by the principal, or on events the
+    principal may see."""
+    q = Q(assignee_unit_id__in={g.unit_id for g in _answering_grants(principal)})
+    q |= Q(event__in=events_visible(principal))
+    if principal.person_id is not None:
+        q |= Q(requested_by_id=principal.person_id)
+    return VerificationTask.objects.filter(q).select_related(
+        "event", "assignee_unit", "requested_by", "answered_by"
+    )
+
+
+def overdue_verifications(principal: Principal) -> QuerySet[VerificationTask]:
+    """Open tasks past their deadline (by `core.clock`), among those the principal sees."""
+    return verifications_visible(principal).filter(
+        state=VerificationTask.State.OPEN, due_at__lt=clock.now()
+    )
+
+
+def consultations_invited(principal: Principal) -> QuerySet[Consultation]:
+    """Consultations the principal is asked to answer: as an expert, or for a unit."""
+    q = Q(units__in={g.unit_id for g in _answering_grants(principal)})
+    if principal.person_id is not None:
+        q |= Q(experts=principal.person_id)
+    return Consultation.objects.filter(
+        pk__in=Consultation.objects.filter(q).values("pk")
+    ).select_related("event", "requested_by")
+
+
+def consultations_visible(principal: Principal) -> QuerySet[Consultation]:
+    """Consultations the principal is invited to, asked for, or sees the event of."""
+    q = Q(pk__in=consultations_invited(principal).values("pk"))
+    q |= Q(event__in=events_visible(principal))
+    if principal.person_id is not None:
+        q |= Q(requested_by_id=principal.person_id)
+    return Consultation.objects.filter(q).select_related("event", "requested_by")
+
+
+# --- Pages (event list and event page) ---------------------------------------------------
+
+
+def event_timeline(principal: Principal, event: Event) -> QuerySet:
+    """The event's one ordered record, leaving out the lines about reports the reader may
+    not see (their titles would tell what the reports say)."""
+    from fenghuo.events.models import TimelineEntry
+
+    return (
+        TimelineEntry.objects.filter(event=event)
+        .filter(Q(report__isnull=True) | Q(report__in=reports_visible(principal)))
+        .order_by("at", "pk")
+    )
+
+
+def event_report_stats(principal: Principal, event_ids: list[int]) -> dict[int, dict]:
+    """Per event: how many submitted reports the reader may see, and when the latest came."""
+    from django.db.models import Count, Max
+
+    rows = (
+        reports_visible(principal)
+        .filter(event_id__in=event_ids, status=ReportStatus.SUBMITTED)
+        .values("event_id")
+        .annotate(count=Count("pk"), latest=Max("received_at"))
+        .order_by()
+    )
+    return {row["event_id"]: row for row in rows}

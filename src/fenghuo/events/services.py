@@ -2,16 +2,21 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from fenghuo.core import clock
 from fenghuo.core.services import audit_record, snapshot
 from fenghuo.events import matching
 from fenghuo.events.models import (
+    FIGURES,
+    Consultation,
+    ConsultationAnswer,
     Event,
     EventStatus,
     MergeCandidate,
@@ -20,9 +25,10 @@ from fenghuo.events.models import (
     ReportStatus,
     TimelineEntry,
     TimelineKind,
+    VerificationTask,
 )
-from fenghuo.events.selectors import event_facts_for_matching, report_facts
-from fenghuo.org.models import Role, Unit
+from fenghuo.events.selectors import ANSWERING_ROLES, event_facts_for_matching, report_facts
+from fenghuo.org.models import Expert, Membership, Person, Role, Unit
 from fenghuo.org.policy import Principal
 
 # Which fields each kind of report must carry. A first report may leave the cause for
@@ -225,7 +231,7 @@ def file_report(
         outcome, score = "followup", 1.0
     else:
         outcome, score, event = _attach_by_matching(report)
-    if event is not None:
+    if event is not None and not draft:  # a draft enters the timeline when submitted
         report.event = event
         report.save(update_fields=["event"])
         _timeline(
@@ -235,6 +241,9 @@ def file_report(
             principal,
             report,
         )
+    from fenghuo.events.search import index_report
+
+    index_report(report)
     audit_record(
         actor=principal,
         action=f"events.report.{'draft' if draft else 'file'}",
@@ -396,3 +405,547 @@ def decide_merge_candidate(
     candidate.decided_at = clock.now()
     candidate.save(update_fields=["decision", "decided_at"])
     return candidate
+
+
+# --- Verification (核实) and consultation (会商) ------------------------------------------
+
+# A verification answer moves the event: conclusion → (new status, statuses it may leave).
+# 部分属实 leaves the status to the duty officer, who weighs which part holds. A later task
+# that confirms an event once marked 不实 clears the mark (the earlier answer stays on record).
+VERIFICATION_OUTCOMES: dict[str, tuple[str, tuple[str, ...]]] = {
+    VerificationTask.State.CONFIRMED: (
+        EventStatus.VERIFIED,
+        (EventStatus.NEW, EventStatus.VERIFYING, EventStatus.FALSE),
+    ),
+    VerificationTask.State.FALSE: (
+        EventStatus.FALSE,
+        (EventStatus.NEW, EventStatus.VERIFYING, EventStatus.VERIFIED),
+    ),
+}
+
+
+def _when(moment: datetime) -> str:
+    local = timezone.localtime(moment)
+    return f"{local.month}月{local.day}日{local.hour}时{local.minute:02d}分"
+
+
+def answers_for_unit(principal: Principal, unit_id: int) -> bool:
+    """May this principal answer on behalf of `unit_id` (a verification or consultation)?"""
+    return any(g.unit_id == unit_id and g.role in ANSWERING_ROLES for g in principal.grants)
+
+
+def _check_due(due_at: datetime | None, errors: dict[str, list[str]], *, required: bool) -> None:
+    if due_at is None:
+        if required:
+            errors.setdefault("due_at", []).append("时限为必填项")
+    elif due_at <= clock.now():
+        errors.setdefault("due_at", []).append("时限须晚于当前时间")
+
+
+def _check_open_event(event: Event, errors: dict[str, list[str]]) -> None:
+    if event.status == EventStatus.ARCHIVED:
+        errors.setdefault("event", []).append("事件已归档，不能再发起核实或会商")
+
+
+@transaction.atomic
+def request_verification(
+    principal: Principal,
+    *,
+    event: Event,
+    assignee_unit: Unit,
+    question: str,
+    due_at: datetime,
+    report: Report | None = None,
+) -> VerificationTask:
+    """Ask a unit to verify (核实) an event or one of its reports by `due_at`.
+
+    Only a 值班员 of an office at or above a unit that reported the event may ask, and only
+    units within that office's tree. A newly received event moves to 核实中."""
+    require_event_role(principal, event, (Role.DUTY_OFFICER,))
+    if not principal.is_superuser and not any(
+        g.role == Role.DUTY_OFFICER and assignee_unit.path.startswith(g.unit_path)
+        for g in principal.grants
+    ):
+        raise PermissionDenied("只能请本办公室所辖单位核实")
+    event.refresh_from_db(from_queryset=Event.objects.select_for_update())
+    errors: dict[str, list[str]] = {}
+    if _blank(question):
+        errors["question"] = ["核实事项为必填项"]
+    _check_due(due_at, errors, required=True)
+    if report is not None and report.event_id != event.pk:
+        errors["report"] = ["所涉报告不属于该事件"]
+    if not assignee_unit.is_active:
+        errors["assignee_unit"] = ["核实单位已停用"]
+    _check_open_event(event, errors)
+    if errors:
+        raise ValidationError(errors)
+    task = VerificationTask.objects.create(
+        event=event,
+        report=report,
+        assignee_unit=assignee_unit,
+        question=question.strip(),
+        due_at=due_at,
+        requested_by_id=principal.person_id,
+        requested_at=clock.now(),
+    )
+    _timeline(
+        event,
+        TimelineKind.VERIFICATION,
+        f"请{assignee_unit.name}核实（时限{_when(due_at)}）：{task.question}",
+        principal,
+        report,
+    )
+    audit_record(
+        actor=principal,
+        action="events.verification.request",
+        object_type="events.verificationtask",
+        object_id=task.pk,
+        after=snapshot(task),
+    )
+    if event.status == EventStatus.NEW:
+        change_status(principal, event, EventStatus.VERIFYING, note="已发起核实")
+    return task
+
+
+def _clean_figures(
+    event: Event, figures: dict[str, Any], errors: dict[str, list[str]]
+) -> dict[str, Any]:
+    """Verified figures from an answer: known names, non-negative, whole numbers of people."""
+    cleaned: dict[str, Any] = {}
+    for name, value in figures.items():
+        key = f"figures.{name}"
+        if name not in FIGURES:
+            errors.setdefault(key, []).append(f"未知的数字项：{name}")
+            continue
+        if value is None:
+            continue
+        label = FIGURES[name]
+        try:
+            if isinstance(value, bool):
+                raise InvalidOperation
+            number = Decimal(str(value))
+        except (InvalidOperation, ValueError):
+            errors.setdefault(key, []).append(f"{label}须为数字")
+            continue
+        if not number.is_finite() or number < 0:
+            errors.setdefault(key, []).append(f"{label}不能为负数")
+            continue
+        if name != "economic_loss":
+            if number != number.to_integral_value():
+                errors.setdefault(key, []).append(f"{label}须为整数")
+                continue
+            number = int(number)
+        try:
+            cleaned[name] = Event._meta.get_field(f"verified_{name}").clean(number, event)
+        except ValidationError as exc:
+            errors.setdefault(key, []).extend(f"{label}：{m}" for m in exc.messages)
+    return cleaned
+
+
+def figures_text(values: dict[str, Any]) -> str:
+    """The figures as a phrase for the timeline: 死亡 3、受伤 5 …"""
+    return "、".join(f"{FIGURES[name]} {value}" for name, value in values.items())
+
+
+@transaction.atomic
+def answer_verification(
+    principal: Principal,
+    task: VerificationTask,
+    *,
+    state: str,
+    answer: str,
+    figures: dict[str, Any] | None = None,
+) -> VerificationTask:
+    """The assignee unit's answer: its conclusion, what it found and, optionally, the
+    verified figures (核实数), which then lead the event's current figures.
+
+    属实 moves a new or verifying event to 已核实; 不实 marks it 不实（谣言）— the event,
+    its reports and timeline are all kept."""
+    if not answers_for_unit(principal, task.assignee_unit_id):
+        raise PermissionDenied("只有被要求核实的单位可以答复")
+    task.refresh_from_db(from_queryset=VerificationTask.objects.select_for_update())
+    event = task.event
+    event.refresh_from_db(from_queryset=Event.objects.select_for_update())
+    errors: dict[str, list[str]] = {}
+    answered_states = [s for s in VerificationTask.State if s != VerificationTask.State.OPEN]
+    if task.state != VerificationTask.State.OPEN:
+        errors["state"] = ["该核实任务已经答复"]
+    elif state not in answered_states:
+        errors["state"] = ["请选择核实结论：属实、部分属实或不实"]
+    if _blank(answer):
+        errors["answer"] = ["核实情况为必填项"]
+    values = _clean_figures(event, figures or {}, errors)
+    if errors:
+        raise ValidationError(errors)
+
+    task_before, event_before = snapshot(task), snapshot(event)
+    task.state = state
+    task.answer = answer.strip()
+    task.answered_by_id = principal.person_id
+    task.answered_at = clock.now()
+    task.save(update_fields=["state", "answer", "answered_by", "answered_at"])
+
+    for name, value in values.items():
+        setattr(event, f"verified_{name}", value)
+    previous_label = event.get_status_display()
+    new_status, from_statuses = VERIFICATION_OUTCOMES.get(state, (None, ()))
+    moved = new_status is not None and event.status in from_statuses
+    if moved:
+        event.status = new_status
+    if moved or values:
+        event.save()
+
+    unit_name = task.assignee_unit.name
+    text = f"{unit_name}核实结论：{task.get_state_display()}。{task.answer}"
+    if values:
+        text += f"（核实数：{figures_text(values)}）"
+    _timeline(event, TimelineKind.VERIFICATION, text, principal, task.report)
+    if moved:
+        _timeline(
+            event,
+            TimelineKind.STATUS,
+            f"状态：{previous_label} → {event.get_status_display()}（依据{unit_name}核实结论）",
+            principal,
+        )
+    audit_record(
+        actor=principal,
+        action="events.verification.answer",
+        object_type="events.verificationtask",
+        object_id=task.pk,
+        before=task_before,
+        after=snapshot(task),
+    )
+    if moved or values:
+        audit_record(
+            actor=principal,
+            action="events.event.verified",
+            object_type="events.event",
+            object_id=event.pk,
+            before=event_before,
+            after=snapshot(event),
+        )
+    return task
+
+
+def _pool_members(people: list[Person]) -> set[int]:
+    """Ids of the people who are in the expert pool (an active profile or the 专家 role)."""
+    ids = [p.pk for p in people]
+    pooled = set(
+        Expert.objects.filter(person_id__in=ids, is_active=True).values_list("person_id", flat=True)
+    )
+    pooled |= set(
+        Membership.objects.filter(person_id__in=ids, role=Role.EXPERT).values_list(
+            "person_id", flat=True
+        )
+    )
+    return {p.pk for p in people if p.pk in pooled and p.is_active}
+
+
+@transaction.atomic
+def request_consultation(
+    principal: Principal,
+    *,
+    event: Event,
+    question: str,
+    units: Any = (),
+    experts: Any = (),
+    due_at: datetime | None = None,
+) -> Consultation:
+    """Put an uncertain question about an event to departments and/or experts (会商)."""
+    require_event_role(principal, event, (Role.DUTY_OFFICER,))
+    units, experts = list(units), list(experts)
+    errors: dict[str, list[str]] = {}
+    if _blank(question):
+        errors["question"] = ["会商事项为必填项"]
+    if not units and not experts:
+        errors["units"] = ["请至少邀请一个部门或一位专家"]
+    for unit in units:
+        if not unit.is_active:
+            errors.setdefault("units", []).append(f"{unit.name}已停用")
+    pooled = _pool_members(experts)
+    for person in experts:
+        if person.pk not in pooled:
+            errors.setdefault("experts", []).append(f"{person}不在专家库中")
+    _check_due(due_at, errors, required=False)
+    _check_open_event(event, errors)
+    if errors:
+        raise ValidationError(errors)
+    consultation = Consultation.objects.create(
+        event=event,
+        question=question.strip(),
+        requested_by_id=principal.person_id,
+        requested_at=clock.now(),
+        due_at=due_at,
+    )
+    consultation.units.set(units)
+    consultation.experts.set(experts)
+    invited = []
+    if units:
+        invited.append("会商部门：" + "、".join(u.name for u in units))
+    if experts:
+        invited.append("专家：" + "、".join(str(p) for p in experts))
+    if due_at is not None:
+        invited.append(f"时限{_when(due_at)}")
+    _timeline(
+        event,
+        TimelineKind.CONSULTATION,
+        f"发起会商：{consultation.question}（{'；'.join(invited)}）",
+        principal,
+    )
+    audit_record(
+        actor=principal,
+        action="events.consultation.request",
+        object_type="events.consultation",
+        object_id=consultation.pk,
+        after={
+            **snapshot(consultation),
+            "units": [u.pk for u in units],
+            "experts": [p.pk for p in experts],
+        },
+    )
+    return consultation
+
+
+def consulted_unit(principal: Principal, consultation: Consultation) -> Unit | None:
+    """The invited unit this principal answers for, if any."""
+    for unit in consultation.units.all():
+        if answers_for_unit(principal, unit.pk):
+            return unit
+    return None
+
+
+@transaction.atomic
+def answer_consultation(
+    principal: Principal, consultation: Consultation, *, text: str
+) -> ConsultationAnswer:
+    """An invited department's or expert's opinion; it goes on the event's timeline."""
+    unit = consulted_unit(principal, consultation)
+    is_expert = (
+        principal.person_id is not None
+        and consultation.experts.filter(pk=principal.person_id).exists()
+    )
+    if unit is None and not is_expert:
+        raise PermissionDenied("只有受邀的部门或专家可以发表会商意见")
+    if principal.person_id is None:
+        raise PermissionDenied("会商意见须由具体人员答复，不能使用接口令牌")
+    consultation.refresh_from_db(from_queryset=Consultation.objects.select_for_update())
+    errors: dict[str, list[str]] = {}
+    if consultation.closed_at is not None:
+        errors["consultation"] = ["会商已结束"]
+    if _blank(text):
+        errors["text"] = ["意见为必填项"]
+    if errors:
+        raise ValidationError(errors)
+    answer = ConsultationAnswer.objects.create(
+        consultation=consultation,
+        author_id=principal.person_id,
+        unit=unit,
+        text=text.strip(),
+        answered_at=clock.now(),
+    )
+    who = unit.name if unit is not None else f"专家{principal}"
+    text = f"会商意见（{who}）：{answer.text}"
+    _timeline(consultation.event, TimelineKind.CONSULTATION, text, principal)
+    audit_record(
+        actor=principal,
+        action="events.consultation.answer",
+        object_type="events.consultationanswer",
+        object_id=answer.pk,
+        after=snapshot(answer),
+    )
+    return answer
+
+
+@transaction.atomic
+def close_consultation(
+    principal: Principal, consultation: Consultation, *, conclusion: str
+) -> Consultation:
+    """Record the conclusion (会商结论) and close; by whoever asked, or a 值班员 over the event."""
+    if principal.person_id is None or principal.person_id != consultation.requested_by_id:
+        require_event_role(principal, consultation.event, (Role.DUTY_OFFICER,))
+    consultation.refresh_from_db(from_queryset=Consultation.objects.select_for_update())
+    errors: dict[str, list[str]] = {}
+    if consultation.closed_at is not None:
+        errors["consultation"] = ["会商已结束"]
+    if _blank(conclusion):
+        errors["conclusion"] = ["会商结论为必填项"]
+    if errors:
+        raise ValidationError(errors)
+    before = snapshot(consultation)
+    consultation.conclusion = conclusion.strip()
+    consultation.closed_at = clock.now()
+    consultation.save(update_fields=["conclusion", "closed_at"])
+    _timeline(
+        consultation.event,
+        TimelineKind.CONSULTATION,
+        f"会商结论：{consultation.conclusion}",
+        principal,
+    )
+    audit_record(
+        actor=principal,
+        action="events.consultation.close",
+        object_type="events.consultation",
+        object_id=consultation.pk,
+        before=before,
+        after=snapshot(consultation),
+    )
+    return consultation
+
+
+@transaction.atomic
+def confirm_draft(
+    principal: Principal,
+    report: Report,
+    data: dict[str, Any],
+    *,
+    kind: str | None = None,
+    event: Event | None = None,
+    must_supply: tuple[str, ...] = (),
+) -> FilingResult:
+    """Complete and submit a draft (from e-mail, a clue, a saved form) exactly as
+    `file_report` would have filed it: fill the fields in `data` (and "unit" to attribute
+    it to another unit), validate, attach to `event` or match it to one, timeline, audit.
+
+    `must_supply` names fields whose draft values were the system's guesses: each must be
+    given in `data`, so a guess is never submitted without a person confirming it.
+    """
+    report = Report.objects.select_for_update().get(pk=report.pk)
+    if report.status != ReportStatus.DRAFT:
+        raise ValidationError({"status": ["该报告已报送，不是草稿"]})
+    unit = data.get("unit") or report.unit
+    if not (_may_report_for(principal, report.unit) and _may_report_for(principal, unit)):
+        raise PermissionDenied("无权确认该草稿")
+    before = snapshot(report)
+    errors: dict[str, list[str]] = {}
+    for name in must_supply:
+        if _blank(data.get(name)):
+            label = Report._meta.get_field(name).verbose_name
+            errors.setdefault(name, []).append(f"{label}为系统推测，须确认后填写")
+    report.unit = unit
+    report.kind = kind or report.kind
+    for name in DATA_FIELDS:
+        if name in data and data[name] is not None:
+            setattr(report, name, data[name])
+    if event is not None:
+        report.event = event
+        for name in INHERITED_FIELDS:
+            if _blank(getattr(report, name if name != "category" else "category_id", None)):
+                setattr(report, name, getattr(event, name))
+        _number_in_chain(report)
+    try:
+        validate_report(report)
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            errors.setdefault(name, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+    report.status, report.submitted_at = ReportStatus.SUBMITTED, clock.now()
+    report.save()
+    if event is not None:
+        outcome, score = "followup", 1.0
+    else:
+        outcome, score, event = _attach_by_matching(report)
+    report.event = event
+    report.save(update_fields=["event"])
+    _timeline(
+        event,
+        TimelineKind.REPORT,
+        f"{unit.name}{report.kind_label}（{report.get_channel_display()}，经确认）：{report.title}",
+        principal,
+        report,
+    )
+    audit_record(
+        actor=principal,
+        action="events.report.confirm",
+        object_type="events.report",
+        object_id=report.pk,
+        before=before,
+        after=snapshot(report),
+    )
+    return FilingResult(report, event, outcome, score)
+
+
+@transaction.atomic
+def discard_draft(principal: Principal, report: Report, reason: str = "") -> None:
+    """Delete a draft that will not be submitted; the audit chain keeps its content."""
+    report = Report.objects.select_for_update().get(pk=report.pk)
+    if report.status != ReportStatus.DRAFT:
+        raise ValidationError({"status": ["已报送的报告不能删除"]})
+    if not _may_report_for(principal, report.unit):
+        raise PermissionDenied("无权处理该草稿")
+    before, pk = snapshot(report), report.pk
+    report.delete()
+    audit_record(
+        actor=principal,
+        action="events.report.discard",
+        object_type="events.report",
+        object_id=pk,
+        before=before,
+        after={"reason": reason},
+    )
+
+
+# --- Drafts saved from the web form ----------------------------------------------------------
+
+# What a draft is stored with even before it is complete (the rest waits for 报送). A draft
+# for an existing event takes them from the event.
+DRAFT_REQUIRED_FIELDS = ("category", "occurred_at")
+
+
+def draft_errors(data: dict[str, Any], *, event: Event | None = None) -> dict[str, list[str]]:
+    """Field errors for saving `data` as a draft, in Chinese, as `validate_report` gives."""
+    if event is not None:
+        return {}
+    return {
+        name: [f"{Report._meta.get_field(name).verbose_name}为必填项（保存草稿也须填写）"]
+        for name in DRAFT_REQUIRED_FIELDS
+        if _blank(data.get(name))
+    }
+
+
+@transaction.atomic
+def update_draft(
+    principal: Principal,
+    report: Report,
+    data: dict[str, Any],
+    *,
+    unit: Unit | None = None,
+    kind: str | None = None,
+    event: Event | None = None,
+) -> Report:
+    """Save a draft again with the values in `data` (None clears a field that may be
+    empty); it stays a draft, outside the timeline, until submitted with `confirm_draft`."""
+    report = Report.objects.select_for_update().get(pk=report.pk)
+    if report.status != ReportStatus.DRAFT:
+        raise ValidationError({"status": ["该报告已报送，不是草稿"]})
+    unit = unit or report.unit
+    if not (_may_report_for(principal, report.unit) and _may_report_for(principal, unit)):
+        raise PermissionDenied("无权修改该草稿")
+    event = event if event is not None else report.event
+    errors = draft_errors(data, event=event)
+    if errors:
+        raise ValidationError(errors)
+    before = snapshot(report)
+    report.unit, report.kind = unit, kind or report.kind
+    for name in DATA_FIELDS:
+        if name not in data:
+            continue
+        if data[name] is None and not Report._meta.get_field(name).null:
+            continue  # a column that cannot be empty keeps its value
+        setattr(report, name, data[name])
+    report.event = event
+    if event is not None:
+        _number_in_chain(report)
+    report.save()
+    from fenghuo.events.search import index_report
+
+    index_report(report)
+    audit_record(
+        actor=principal,
+        action="events.report.draft_update",
+        object_type="events.report",
+        object_id=report.pk,
+        before=before,
+        after=snapshot(report),
+    )
+    return report

@@ -1,14 +1,16 @@
-"""Report intake over the API: a unit's token plus an Idempotency-Key header."""
+"""Report intake over the API: a unit's token plus an Idempotency-Key header; bulk import
+of .xlsx / .csv files and its template."""
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
-from ninja import Header, Router, Status
+from django.http import HttpRequest, HttpResponse
+from django.utils.http import content_disposition_header
+from ninja import File, Form, Header, Router, Status, UploadedFile
 
 from fenghuo.events import services as event_services
 from fenghuo.events.models import Channel
 from fenghuo.events.selectors import events_visible
-from fenghuo.intake import services
-from fenghuo.intake.schemas import FieldErrors, ReportCreated, ReportIn
+from fenghuo.intake import importer, services
+from fenghuo.intake.schemas import FieldErrors, ImportOut, ReportCreated, ReportIn
 from fenghuo.org.auth import request_principal
 from fenghuo.org.models import Unit
 
@@ -86,3 +88,56 @@ def _reporting_unit(principal, unit_id: int | None, errors: dict) -> Unit | None
     if unit is None:
         errors["unit_id"] = ["报送单位不存在"]
     return unit
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.post(
+    "/reports/import",
+    response={201: ImportOut, 200: ImportOut, 403: FieldErrors, 422: ImportOut},
+    summary="批量导入报告（.xlsx / .csv）",
+    description=(
+        "上传按导入模板填写的 .xlsx 或 .csv 文件（multipart，字段 file），每行一份首报。"
+        "文件有任何错误时一行也不导入，返回 422 和每个错误的行号、列名；"
+        "only_valid=true 时只导入无误的行。同一文件重复导入返回 200 和第一次的结果，不产生新报告。"
+    ),
+)
+def import_reports(
+    request: HttpRequest,
+    file: File[UploadedFile],
+    unit_id: int | None = Form(None, description="报送单位；令牌调用时为令牌所属单位"),
+    only_valid: bool = Form(False, description="只导入无误的行"),
+):
+    principal = request_principal(request)
+    errors: dict[str, list[str]] = {}
+    unit = _reporting_unit(principal, unit_id, errors)
+    name = file.name or "upload"
+    max_bytes, _ = importer.limits()
+    if unit is None or (file.size or 0) > max_bytes:
+        message = errors.get("unit_id", [f"文件超过 {max_bytes // 1024 // 1024} MB"])[0]
+        field = "unit_id" if unit is None else ""
+        body = services.ImportResult(None, name, 0, 0, 0, committed=False)
+        body.errors = [{"row": None, "column": "", "field": field, "message": message}]
+        return Status(422, body.as_dict())
+    result = services.import_reports(
+        principal, unit=unit, filename=name, content=file.read(), only_valid=only_valid
+    )
+    if not result.committed:
+        return Status(422, result.as_dict())
+    return Status(200 if result.replayed else 201, result.as_dict())
+
+
+@router.get(
+    "/reports/import-template",
+    response={200: None},
+    summary="下载批量导入模板（.xlsx）",
+    description="第一行为列名（带 * 为必填），另附“填写说明”和“类别”两张表。",
+    openapi_extra={"responses": {200: {"content": {XLSX_TYPE: {}}, "description": "模板文件"}}},
+)
+def import_template(request: HttpRequest):
+    response = HttpResponse(importer.template_workbook(), content_type=XLSX_TYPE)
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename="烽火报告导入模板.xlsx"
+    )
+    return response

@@ -54,3 +54,28 @@ class ReportCreated(Schema):
 class FieldErrors(Schema):
     detail: str
     errors: dict[str, list[str]]
+
+
+class ImportRowError(Schema):
+    row: int | None = Field(description="表格中的行号（列名所在行为第 1 行）；空表示整个文件")
+    column: str = Field(description="中文列名；空表示整行或整个文件")
+    field: str = Field(description="报告字段名")
+    message: str
+
+
+class ImportNote(Schema):
+    row: int
+    message: str
+
+
+class ImportOut(Schema):
+    batch_id: int | None = Field(description="导入批次；未导入时为空")
+    filename: str
+    total_rows: int
+    imported: int
+    skipped: int = Field(description="已导入过或与前面行相同而跳过的行数")
+    committed: bool = Field(description="是否已导入（有错误且未选择只导入无误的行时为 false）")
+    replayed: bool = Field(description="同一文件此前已导入，本次未做任何改动")
+    errors: list[ImportRowError]
+    notes: list[ImportNote]
+    report_ids: list[int]

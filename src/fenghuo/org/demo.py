@@ -17,6 +17,8 @@ from fenghuo.org.policy import Principal
 DEMO_PASSWORD = "Fenghuo@2026"
 SEEDER = Principal(person_id=None, grants=(), is_superuser=True, label="演示数据")
 
+# One row per unit reads better than wrapped tuples.
+# fmt: off
 # (key, parent key, name, level, kind, division code, direct point, receiving office, phone)
 UNITS = [
     ("prov", None, "示范省委办公厅", AdminLevel.PROVINCE, "party_office", "990000", False, True, "0990-1000000"),
@@ -70,6 +72,8 @@ PEOPLE = [
     ("huagong", "罗安全", "chem", "安全环保部信息员", [Role.REPORTER], False),
     ("qs_zhiban", "郭值班", "qs", "值班员", [Role.DUTY_OFFICER], False),
 ]
+
+# fmt: on
 
 # Receiving office → (primary, backup) usernames for alternating shifts.
 ROSTER = {
