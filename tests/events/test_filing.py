@@ -157,3 +157,34 @@ def test_reporter_cannot_file_for_another_unit(county_tree):
 
     with pytest.raises(PermissionDenied):
         _file(county_tree["people"]["health"], county_tree["emergency"], *EXPLOSION[1][1:])
+
+
+def test_sensitive_first_report_does_not_name_the_event(county_tree):
+    """Whoever sees any report of an event sees its title: a 敏感 report must not lend it."""
+    from fenghuo.core.models import Confidentiality
+    from fenghuo.org.policy import principal_for
+
+    people = county_tree["people"]
+    secret = services.file_report(
+        principal_for(people["county"]),
+        unit=county_tree["county"],
+        kind=ReportKind.FIRST,
+        channel=Channel.WEB,
+        data={
+            "title": "某领导亲属涉化工厂爆炸",
+            "category": EventCategory.objects.get(code="hazchem"),
+            "occurred_at": clock.now() - timedelta(hours=1),
+            "division_code": "990121",
+            "place": "江口县化工园区临江化工厂",
+            "narrative": "江口县化工园区临江化工厂发生爆炸，涉及某领导亲属。",
+            "confidentiality": Confidentiality.SENSITIVE,
+        },
+    )
+    assert "领导" not in secret.event.title and secret.event.place == ""
+    plain = _file(people["emergency"], county_tree["emergency"], *EXPLOSION[1][1:])
+    assert plain.event.pk == secret.event.pk
+    reporter = principal_for(people["emergency"])
+    seen = selectors.events_visible(reporter).get()
+    assert "领导" not in seen.title
+    titles = [e.text for e in selectors.event_timeline(reporter, seen)]
+    assert titles and not any("领导" in text for text in titles)

@@ -101,7 +101,7 @@ def event_detail(request: HttpRequest, event_id: int):
             }
             for r in reports
         ],
-        "timeline": list(event.timeline.all()),
+        "timeline": list(selectors.event_timeline(principal, event)),
     }
 
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from fenghuo.core import clock
+from fenghuo.core.models import Confidentiality
 from fenghuo.core.services import audit_record, snapshot
 from fenghuo.events import matching
 from fenghuo.events.models import (
@@ -169,13 +170,25 @@ def _timeline(event: Event, kind: str, text: str, principal: Any, report: Report
     )
 
 
+def neutral_event_title(report: Report) -> str:
+    occurred = timezone.localtime(report.occurred_at)
+    return f"{occurred.month}月{occurred.day}日{report.category.name}（敏感）"
+
+
 def _new_event_from(report: Report) -> Event:
+    """An event named after the report that opened it.
+
+    Everyone who may see any report of an event sees the event's title and place, so an
+    event opened by a 敏感 report gets a neutral title and no place: the sensitive words
+    stay in the report, readable only with clearance.
+    """
+    sensitive = report.confidentiality >= Confidentiality.SENSITIVE
     return Event.objects.create(
-        title=report.title,
+        title=neutral_event_title(report) if sensitive else report.title,
         category=report.category,
         occurred_at=report.occurred_at,
         division_code=report.division_code,
-        place=report.place,
+        place="" if sensitive else report.place,
         latitude=report.latitude,
         longitude=report.longitude,
         first_reported_at=report.received_at,
