@@ -7,6 +7,8 @@ from django.views.generic import RedirectView
 
 from fenghuo.api import api
 from fenghuo.desk import views as desk_views
+from fenghuo.events import views as event_views
+from fenghuo.intake import views as intake_views
 from fenghuo.org import views as org_views
 
 admin.site.site_header = "烽火 · 系统管理"
@@ -26,6 +28,16 @@ urlpatterns = [
     path("area/<slug:slug>/", desk_views.area, name="area"),
     path("org/", org_views.unit_tree, name="org-tree"),
     path("org/contacts/", org_views.contacts, name="org-contacts"),
+    path("reports/new/", intake_views.report_form, name="report-new"),
+    path("reports/<int:pk>/edit/", intake_views.report_form, name="report-edit"),
+    path("reports/<int:pk>/discard/", intake_views.discard_draft, name="report-discard"),
+    path("events/", event_views.event_list, name="event-list"),
+    path("events/merge-queue/", event_views.merge_queue, name="merge-queue"),
+    path("events/merge-queue/<int:pk>/", event_views.merge_decide, name="merge-decide"),
+    path("events/<int:pk>/", event_views.event_detail, name="event-detail"),
+    path("events/<int:pk>/status/", event_views.event_status, name="event-status"),
+    path("events/<int:pk>/merge/", event_views.event_merge, name="event-merge"),
+    path("events/<int:pk>/split/", event_views.event_split, name="event-split"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("healthz", healthz, name="healthz"),

@@ -188,3 +188,41 @@ def test_sensitive_first_report_does_not_name_the_event(county_tree):
     assert "领导" not in seen.title
     titles = [e.text for e in selectors.event_timeline(reporter, seen)]
     assert titles and not any("领导" in text for text in titles)
+
+
+def test_only_a_duty_officer_decides_a_merge_candidate(county_tree):
+    from django.core.exceptions import PermissionDenied
+
+    from fenghuo.events.models import MergeCandidate, TimelineEntry
+    from fenghuo.org.policy import principal_for
+
+    people = county_tree["people"]
+    explosion = _file(people["county"], county_tree["county"], *EXPLOSION[0][1:])
+    fire = _file(
+        people["health"],
+        county_tree["health"],
+        "县医院收治烧伤人员",
+        "县人民医院收治烧伤人员 2 名。",
+        category="hazchem",
+        place="江口县人民医院",
+    )
+    assert fire.event.pk != explosion.event.pk
+    _file(
+        people["health"],
+        county_tree["health"],
+        "",
+        "伤员情况稳定",
+        kind=ReportKind.FOLLOWUP,
+        event=fire.event,
+    )
+    candidate = MergeCandidate.objects.create(
+        report=fire.report, candidate=explosion.event, score=0.2, reasons=[]
+    )
+    with pytest.raises(PermissionDenied):
+        services.decide_merge_candidate(principal_for(people["health"]), candidate, same_event=True)
+    assert Report.objects.get(pk=fire.report.pk).event_id == fire.event.pk
+
+    services.decide_merge_candidate(principal_for(people["duty"]), candidate, same_event=True)
+    assert Report.objects.get(pk=fire.report.pk).event_id == explosion.event.pk
+    assert TimelineEntry.objects.filter(event=explosion.event, kind="merge").exists()
+    assert MergeCandidate.objects.get(pk=candidate.pk).decision == "merged"

@@ -10,8 +10,6 @@ from fenghuo.org.selectors import on_duty, units_with_role
 
 # Areas of the navigation shell that later work fills in: slug → title.
 AREAS = {
-    "events": "事件",
-    "reports": "报送",
     "alerts": "预警",
     "release": "信息发布",
     "opinion": "舆情",

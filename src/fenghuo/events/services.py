@@ -403,14 +403,32 @@ def decide_merge_candidate(
     if candidate.decision != MergeCandidate.Decision.PENDING:
         return candidate
     report_event = candidate.report.event
+    # Both events are changed (or judged): the officer must hold the role over each.
+    require_event_role(principal, candidate.candidate, (Role.DUTY_OFFICER,))
+    if report_event is not None:
+        require_event_role(principal, report_event, (Role.DUTY_OFFICER,))
     if same_event and report_event is not None and report_event.pk != candidate.candidate_id:
         if report_event.reports.count() == 1:
             merge_events(principal, source=report_event, target=candidate.candidate)
         else:
-            candidate.report.event = candidate.candidate
-            candidate.report.save(update_fields=["event"])
-    else:
-        require_event_role(principal, candidate.candidate, (Role.DUTY_OFFICER,))
+            report = candidate.report
+            report.event = candidate.candidate
+            report.save(update_fields=["event"])
+            _timeline(
+                candidate.candidate,
+                TimelineKind.MERGE,
+                f"{report.unit.name}{report.kind_label}经确认并入本事件。",
+                principal,
+                report,
+            )
+            audit_record(
+                actor=principal,
+                action="events.report.move",
+                object_type="events.report",
+                object_id=report.pk,
+                before={"event": report_event.pk},
+                after={"event": candidate.candidate_id},
+            )
     candidate.refresh_from_db()
     candidate.decision = (
         MergeCandidate.Decision.MERGED if same_event else MergeCandidate.Decision.SEPARATE
