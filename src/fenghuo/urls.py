@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from fenghuo.api import api
@@ -38,6 +38,7 @@ urlpatterns = [
     path("events/<int:pk>/status/", event_views.event_status, name="event-status"),
     path("events/<int:pk>/merge/", event_views.event_merge, name="event-merge"),
     path("events/<int:pk>/split/", event_views.event_split, name="event-split"),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("healthz", healthz, name="healthz"),

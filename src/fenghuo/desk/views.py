@@ -3,6 +3,7 @@
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
 from fenghuo.core.selectors import worker_statuses
 from fenghuo.org.policy import principal_for
@@ -10,11 +11,11 @@ from fenghuo.org.selectors import on_duty, units_with_role
 
 # Areas of the navigation shell that later work fills in: slug → title.
 AREAS = {
-    "alerts": "预警",
-    "release": "信息发布",
-    "opinion": "舆情",
-    "assess": "考核",
-    "drills": "演练",
+    "alerts": _("预警"),
+    "release": _("信息发布"),
+    "opinion": _("舆情"),
+    "assess": _("考核"),
+    "drills": _("演练"),
 }
 
 
