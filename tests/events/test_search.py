@@ -427,10 +427,10 @@ def _index_rows() -> int:
 def test_index_written_with_the_report_and_rolled_back_with_it(world, monkeypatch):
     assert _index_rows() == Report.objects.count() == 8
 
-    def broken_audit(**kwargs):
+    def broken_audit(*args, **kwargs):
         raise RuntimeError("审计写入失败")
 
-    monkeypatch.setattr(services, "audit_record", broken_audit)
+    monkeypatch.setattr(services, "audit_change", broken_audit)
     with pytest.raises(RuntimeError):
         services.file_report(
             principal_for(world["people"]["hexi"]),

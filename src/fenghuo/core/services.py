@@ -82,6 +82,20 @@ def _label(obj: models.Model) -> str:
     return f"{obj._meta.app_label}.{obj._meta.model_name}"
 
 
+def audit_change(
+    actor: Any, action: str, obj: models.Model, *, before: Any = None, after: Any = None
+) -> AuditEntry:
+    """`audit_record` for a model instance: its type and id are taken from the object."""
+    return audit_record(
+        actor=actor,
+        action=action,
+        object_type=_label(obj),
+        object_id=obj.pk,
+        before=before,
+        after=after,
+    )
+
+
 def audited_save(actor: Any, obj: models.Model, *, action: str | None = None) -> models.Model:
     """Save `obj` and append its before/after to the audit chain in one transaction."""
     with transaction.atomic():

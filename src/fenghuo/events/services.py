@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from fenghuo.core import clock
 from fenghuo.core.models import Confidentiality
-from fenghuo.core.services import audit_record, snapshot
+from fenghuo.core.services import audit_change, audit_record, snapshot
 from fenghuo.events import matching
 from fenghuo.events.models import (
     FIGURES,
@@ -257,11 +257,10 @@ def file_report(
     from fenghuo.events.search import index_report
 
     index_report(report)
-    audit_record(
-        actor=principal,
-        action=f"events.report.{'draft' if draft else 'file'}",
-        object_type="events.report",
-        object_id=report.pk,
+    audit_change(
+        principal,
+        f"events.report.{'draft' if draft else 'file'}",
+        report,
         after=snapshot(report),
     )
     return FilingResult(report, event, outcome, score)
@@ -318,11 +317,10 @@ def change_status(principal: Principal, event: Event, to: str, note: str = "") -
     event.save(update_fields=["status", "updated_at"])
     text = f"状态：{previous_label} → {event.get_status_display()}"
     _timeline(event, TimelineKind.STATUS, f"{text}。{note}" if note else text, principal)
-    audit_record(
-        actor=principal,
-        action="events.event.status",
-        object_type="events.event",
-        object_id=event.pk,
+    audit_change(
+        principal,
+        "events.event.status",
+        event,
         before=before,
         after=snapshot(event),
     )
@@ -356,11 +354,10 @@ def merge_events(principal: Principal, *, source: Event, target: Event, note: st
         f"合并事件「{source_title}」（{len(moved)} 份报告）。{note}".rstrip(),
         principal,
     )
-    audit_record(
-        actor=principal,
-        action="events.event.merge",
-        object_type="events.event",
-        object_id=target.pk,
+    audit_change(
+        principal,
+        "events.event.merge",
+        target,
         before={"merged_event": before, "reports": moved},
         after={"into": target.pk, "from": source_id},
     )
@@ -384,11 +381,10 @@ def split_reports(
     text = f"拆分出 {len(ids)} 份报告，另立事件。{note}".rstrip()
     _timeline(event, TimelineKind.MERGE, text, principal)
     _timeline(new_event, TimelineKind.MERGE, f"由事件「{event.title}」拆分而来。", principal)
-    audit_record(
-        actor=principal,
-        action="events.event.split",
-        object_type="events.event",
-        object_id=event.pk,
+    audit_change(
+        principal,
+        "events.event.split",
+        event,
         before={"reports": sorted(ids)},
         after={"new_event": new_event.pk},
     )
@@ -421,11 +417,10 @@ def decide_merge_candidate(
                 principal,
                 report,
             )
-            audit_record(
-                actor=principal,
-                action="events.report.move",
-                object_type="events.report",
-                object_id=report.pk,
+            audit_change(
+                principal,
+                "events.report.move",
+                report,
                 before={"event": report_event.pk},
                 after={"event": candidate.candidate_id},
             )
@@ -526,11 +521,10 @@ def request_verification(
         principal,
         report,
     )
-    audit_record(
-        actor=principal,
-        action="events.verification.request",
-        object_type="events.verificationtask",
-        object_id=task.pk,
+    audit_change(
+        principal,
+        "events.verification.request",
+        task,
         after=snapshot(task),
     )
     if event.status == EventStatus.NEW:
@@ -638,20 +632,18 @@ def answer_verification(
             f"状态：{previous_label} → {event.get_status_display()}（依据{unit_name}核实结论）",
             principal,
         )
-    audit_record(
-        actor=principal,
-        action="events.verification.answer",
-        object_type="events.verificationtask",
-        object_id=task.pk,
+    audit_change(
+        principal,
+        "events.verification.answer",
+        task,
         before=task_before,
         after=snapshot(task),
     )
     if moved or values:
-        audit_record(
-            actor=principal,
-            action="events.event.verified",
-            object_type="events.event",
-            object_id=event.pk,
+        audit_change(
+            principal,
+            "events.event.verified",
+            event,
             before=event_before,
             after=snapshot(event),
         )
@@ -723,11 +715,10 @@ def request_consultation(
         f"发起会商：{consultation.question}（{'；'.join(invited)}）",
         principal,
     )
-    audit_record(
-        actor=principal,
-        action="events.consultation.request",
-        object_type="events.consultation",
-        object_id=consultation.pk,
+    audit_change(
+        principal,
+        "events.consultation.request",
+        consultation,
         after={
             **snapshot(consultation),
             "units": [u.pk for u in units],
@@ -777,11 +768,10 @@ def answer_consultation(
     who = unit.name if unit is not None else f"专家{principal}"
     text = f"会商意见（{who}）：{answer.text}"
     _timeline(consultation.event, TimelineKind.CONSULTATION, text, principal)
-    audit_record(
-        actor=principal,
-        action="events.consultation.answer",
-        object_type="events.consultationanswer",
-        object_id=answer.pk,
+    audit_change(
+        principal,
+        "events.consultation.answer",
+        answer,
         after=snapshot(answer),
     )
     return answer
@@ -812,11 +802,10 @@ def close_consultation(
         f"会商结论：{consultation.conclusion}",
         principal,
     )
-    audit_record(
-        actor=principal,
-        action="events.consultation.close",
-        object_type="events.consultation",
-        object_id=consultation.pk,
+    audit_change(
+        principal,
+        "events.consultation.close",
+        consultation,
         before=before,
         after=snapshot(consultation),
     )
@@ -885,11 +874,10 @@ def confirm_draft(
         principal,
         report,
     )
-    audit_record(
-        actor=principal,
-        action="events.report.confirm",
-        object_type="events.report",
-        object_id=report.pk,
+    audit_change(
+        principal,
+        "events.report.confirm",
+        report,
         before=before,
         after=snapshot(report),
     )
@@ -971,11 +959,10 @@ def update_draft(
     from fenghuo.events.search import index_report
 
     index_report(report)
-    audit_record(
-        actor=principal,
-        action="events.report.draft_update",
-        object_type="events.report",
-        object_id=report.pk,
+    audit_change(
+        principal,
+        "events.report.draft_update",
+        report,
         before=before,
         after=snapshot(report),
     )

@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from fenghuo.core import clock
-from fenghuo.core.services import audit_record
+from fenghuo.core.services import audit_change
 from fenghuo.criteria.models import EventCategory
 from fenghuo.events import services as event_services
 from fenghuo.events.models import Channel, Event, Reliability, Report, ReportKind
@@ -196,11 +196,10 @@ def receive_message(
                     attachments=parsed.attachments,
                     peer=peer[:100],
                 )
-                audit_record(
-                    actor=MAIL_RECEIVER,
-                    action="intake.message.receive",
-                    object_type="intake.inboundmessage",
-                    object_id=message.pk,
+                audit_change(
+                    MAIL_RECEIVER,
+                    "intake.message.receive",
+                    message,
                     after={
                         "message_id": message.message_id,
                         "from": message.from_header,
@@ -704,11 +703,10 @@ def import_reports(
             batch.imported, batch.skipped = len(report_ids), len(notes)
             batch.errors, batch.notes = errors, notes
             batch.save(update_fields=["imported", "skipped", "errors", "notes"])
-            audit_record(
-                actor=principal,
-                action="intake.import",
-                object_type="intake.importbatch",
-                object_id=batch.pk,
+            audit_change(
+                principal,
+                "intake.import",
+                batch,
                 after={
                     "unit": unit.pk,
                     "filename": batch.filename,

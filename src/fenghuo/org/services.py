@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from fenghuo.core import clock
-from fenghuo.core.services import audit_record, audited_save, snapshot
+from fenghuo.core.services import audit_change, audit_record, audited_save, snapshot
 from fenghuo.org.models import (
     ApiToken,
     DutyShift,
@@ -85,11 +85,10 @@ def unit_create(
         unit = Unit.objects.add_root(instance=unit)
     else:
         unit = Unit.objects.add_child(parent, instance=unit)
-    audit_record(
-        actor=principal,
-        action="org.unit.create",
-        object_type="org.unit",
-        object_id=unit.pk,
+    audit_change(
+        principal,
+        "org.unit.create",
+        unit,
         after=snapshot(unit),
     )
     return unit
