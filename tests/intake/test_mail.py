@@ -322,3 +322,61 @@ def test_chinese_numbers():
         105,
     ]
     assert mail.chinese_number("几") is None
+
+
+# --- the duty officer's queue over the API --------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_mail_drafts_queue_confirm_and_reject_over_the_api(client, tree):
+    fire = _receive(tree)
+    spam = _receive(tree, subject="推广信息", body="优惠活动")
+    people = tree["people"]
+
+    client.force_login(people["bureau_duty"])  # an office below the draft's unit
+    assert client.get("/api/intake/mail-drafts").json() == []
+    refused = client.post(
+        f"/api/intake/mail-drafts/{fire.report_id}/reject",
+        {"reason": "无关"},
+        content_type="application/json",
+    )
+    assert refused.status_code == 404
+    assert Report.objects.filter(pk=fire.report_id).exists()
+
+    client.force_login(people["county_duty"])
+    queue = client.get("/api/intake/mail-drafts").json()
+    assert {d["report_id"] for d in queue} == {fire.report_id, spam.report_id}
+    assert "category" in queue[0]["provisional_fields"]
+
+    url = f"/api/intake/mail-drafts/{fire.report_id}/confirm"
+    missing = client.post(url, {"place": "江口县城关镇人民路"}, content_type="application/json")
+    assert missing.status_code == 422
+    assert missing.json()["errors"]["category"] == ["类别为系统推测，须确认后填写"]
+    confirmed = client.post(
+        url,
+        {
+            "category": "fire",
+            "occurred_at": (clock.now() - timedelta(minutes=30)).isoformat(),
+            "place": "江口县城关镇人民路",
+            "division_code": "990121",
+        },
+        content_type="application/json",
+    )
+    assert confirmed.status_code == 200, confirmed.content
+    assert Report.objects.get(pk=fire.report_id).status == ReportStatus.SUBMITTED
+
+    no_reason = client.post(
+        f"/api/intake/mail-drafts/{spam.report_id}/reject",
+        {"reason": " "},
+        content_type="application/json",
+    )
+    assert no_reason.status_code == 422 and "reason" in no_reason.json()["errors"]
+    rejected = client.post(
+        f"/api/intake/mail-drafts/{spam.report_id}/reject",
+        {"reason": "广告邮件"},
+        content_type="application/json",
+    )
+    assert rejected.status_code == 204
+    assert not Report.objects.filter(pk=spam.report_id).exists()
+    assert InboundMessage.objects.get(pk=spam.pk).state == InboundMessage.State.REJECTED
+    assert client.get("/api/intake/mail-drafts").json() == []

@@ -2,15 +2,23 @@
 of .xlsx / .csv files and its template."""
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.http import content_disposition_header
 from ninja import File, Form, Header, Router, Status, UploadedFile
 
 from fenghuo.events import services as event_services
 from fenghuo.events.models import Channel
 from fenghuo.events.selectors import events_visible
-from fenghuo.intake import importer, services
-from fenghuo.intake.schemas import FieldErrors, ImportOut, ReportCreated, ReportIn
+from fenghuo.intake import importer, selectors, services
+from fenghuo.intake.schemas import (
+    DraftConfirmIn,
+    DraftRejectIn,
+    FieldErrors,
+    ImportOut,
+    MailDraftOut,
+    ReportCreated,
+    ReportIn,
+)
 from fenghuo.org.auth import request_principal
 from fenghuo.org.models import Unit
 
@@ -141,3 +149,68 @@ def import_template(request: HttpRequest):
         as_attachment=True, filename="烽火报告导入模板.xlsx"
     )
     return response
+
+
+# --- e-mail drafts awaiting a duty officer ------------------------------------------------
+
+
+@router.get("/intake/mail-drafts", response=list[MailDraftOut], summary="待确认的邮件报告草稿")
+def mail_drafts(request: HttpRequest):
+    return [
+        {
+            "report_id": m.report_id,
+            "message_id": m.message_id,
+            "from_header": m.from_header,
+            "subject": m.subject,
+            "received_at": m.received_at,
+            "unit": m.report.unit.name,
+            "title": m.report.title,
+            "narrative": m.report.narrative,
+            "provisional_fields": m.provisional_fields,
+        }
+        for m in selectors.mail_drafts_to_confirm(request_principal(request))
+    ]
+
+
+def _mail_draft(request: HttpRequest, report_id: int):
+    message = (
+        selectors.mail_drafts_to_confirm(request_principal(request))
+        .filter(report_id=report_id)
+        .first()
+    )
+    if message is None:
+        raise Http404("草稿不存在或无权处理")
+    return message.report
+
+
+@router.post(
+    "/intake/mail-drafts/{report_id}/confirm",
+    response={200: ReportCreated, 403: FieldErrors, 422: FieldErrors},
+    summary="确认邮件草稿并报送",
+)
+def confirm_mail_draft(request: HttpRequest, report_id: int, payload: DraftConfirmIn):
+    report = _mail_draft(request, report_id)
+    data = payload.dict(exclude_unset=True)
+    kind = data.pop("kind", None)
+    for name in ("event_id", "unit_id"):
+        data.pop(name, None)
+    result = services.confirm_intake_draft(request_principal(request), report, data, kind=kind)
+    return {
+        "id": result.report.pk,
+        "event_id": result.event.pk if result.event else None,
+        "kind": result.report.kind,
+        "kind_label": result.report.kind_label,
+        "outcome": result.outcome,
+        "score": result.score,
+    }
+
+
+@router.post(
+    "/intake/mail-drafts/{report_id}/reject",
+    response={204: None, 403: FieldErrors, 422: FieldErrors},
+    summary="邮件草稿不予采用",
+)
+def reject_mail_draft(request: HttpRequest, report_id: int, payload: DraftRejectIn):
+    report = _mail_draft(request, report_id)
+    services.reject_intake_draft(request_principal(request), report, payload.reason)
+    return Status(204, None)

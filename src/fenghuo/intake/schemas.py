@@ -79,3 +79,23 @@ class ImportOut(Schema):
     errors: list[ImportRowError]
     notes: list[ImportNote]
     report_ids: list[int]
+
+
+class MailDraftOut(Schema):
+    report_id: int
+    message_id: str
+    from_header: str
+    subject: str
+    received_at: datetime
+    unit: str
+    title: str
+    narrative: str
+    provisional_fields: list[str] = Field(description="系统推测、须值班员确认后填写的字段")
+
+
+class DraftConfirmIn(ReportIn):
+    """The fields the duty officer completes; category by its code."""
+
+
+class DraftRejectIn(Schema):
+    reason: str
