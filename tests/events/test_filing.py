@@ -226,3 +226,33 @@ def test_only_a_duty_officer_decides_a_merge_candidate(county_tree):
     assert Report.objects.get(pk=fire.report.pk).event_id == explosion.event.pk
     assert TimelineEntry.objects.filter(event=explosion.event, kind="merge").exists()
     assert MergeCandidate.objects.get(pk=candidate.pk).decision == "merged"
+
+
+def test_event_api_counts_only_the_reports_the_reader_may_see(client, county_tree):
+    from fenghuo.core.models import Confidentiality
+    from fenghuo.org.policy import principal_for
+
+    people = county_tree["people"]
+    services.file_report(
+        principal_for(people["county"]),
+        unit=county_tree["county"],
+        kind=ReportKind.FIRST,
+        channel=Channel.WEB,
+        data={
+            "title": EXPLOSION[0][1],
+            "category": EventCategory.objects.get(code="hazchem"),
+            "occurred_at": clock.now() - timedelta(hours=1),
+            "division_code": "990121",
+            "place": "江口县化工园区临江化工厂",
+            "narrative": EXPLOSION[0][2],
+            "confidentiality": Confidentiality.SENSITIVE,
+        },
+    )
+    _file(people["emergency"], county_tree["emergency"], *EXPLOSION[1][1:])
+    assert Event.objects.count() == 1 and Report.objects.count() == 2
+
+    client.force_login(people["emergency"])
+    [listed] = client.get("/api/events").json()
+    assert listed["report_count"] == 1
+    client.force_login(people["duty"])
+    assert client.get("/api/events").json()[0]["report_count"] == 2

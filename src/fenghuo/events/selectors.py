@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 
 from fenghuo.core import clock
 from fenghuo.events import matching
@@ -15,6 +15,7 @@ from fenghuo.events.models import (
     MergeCandidate,
     Report,
     ReportStatus,
+    TimelineEntry,
     VerificationTask,
 )
 from fenghuo.org.models import Role, Unit
@@ -263,8 +264,6 @@ def consultations_visible(principal: Principal) -> QuerySet[Consultation]:
 def event_timeline(principal: Principal, event: Event) -> QuerySet:
     """The event's one ordered record, leaving out the lines about reports the reader may
     not see (their titles would tell what the reports say)."""
-    from fenghuo.events.models import TimelineEntry
-
     return (
         TimelineEntry.objects.filter(event=event)
         .filter(Q(report__isnull=True) | Q(report__in=reports_visible(principal)))
@@ -274,8 +273,6 @@ def event_timeline(principal: Principal, event: Event) -> QuerySet:
 
 def event_report_stats(principal: Principal, event_ids: list[int]) -> dict[int, dict]:
     """Per event: how many submitted reports the reader may see, and when the latest came."""
-    from django.db.models import Count, Max
-
     rows = (
         reports_visible(principal)
         .filter(event_id__in=event_ids, status=ReportStatus.SUBMITTED)

@@ -28,6 +28,7 @@ from fenghuo.events.models import (
     TimelineKind,
     VerificationTask,
 )
+from fenghuo.events.search import index_report
 from fenghuo.events.selectors import ANSWERING_ROLES, event_facts_for_matching, report_facts
 from fenghuo.org.models import Expert, Membership, Person, Role, Unit
 from fenghuo.org.policy import Principal
@@ -224,15 +225,7 @@ def file_report(
         caller_name=caller_name,
         caller_phone=caller_phone,
     )
-    for name in DATA_FIELDS:
-        if name in data and data[name] is not None:
-            setattr(report, name, data[name])
-    if event is not None:
-        report.event = event
-        for name in INHERITED_FIELDS:
-            if _blank(getattr(report, name if name != "category" else "category_id", None)):
-                setattr(report, name, getattr(event, name))
-        _number_in_chain(report)
+    _fill(report, data, event)
     if not draft:
         validate_report(report)
     report.submitted_at = None if draft else moment
@@ -254,8 +247,6 @@ def file_report(
             principal,
             report,
         )
-    from fenghuo.events.search import index_report
-
     index_report(report)
     audit_change(
         principal,
@@ -264,6 +255,20 @@ def file_report(
         after=snapshot(report),
     )
     return FilingResult(report, event, outcome, score)
+
+
+def _fill(report: Report, data: dict[str, Any], event: Event | None) -> None:
+    """Copy the given fields onto `report`; a report on an event takes what it leaves blank
+    (title, place, time …) from the event and its place in the unit's chain of reports."""
+    for name in DATA_FIELDS:
+        if name in data and data[name] is not None:
+            setattr(report, name, data[name])
+    if event is not None:
+        report.event = event
+        for name in INHERITED_FIELDS:
+            if _blank(getattr(report, name if name != "category" else "category_id", None)):
+                setattr(report, name, getattr(event, name))
+        _number_in_chain(report)
 
 
 def _number_in_chain(report: Report) -> None:
@@ -843,15 +848,7 @@ def confirm_draft(
             errors.setdefault(name, []).append(f"{label}为系统推测，须确认后填写")
     report.unit = unit
     report.kind = kind or report.kind
-    for name in DATA_FIELDS:
-        if name in data and data[name] is not None:
-            setattr(report, name, data[name])
-    if event is not None:
-        report.event = event
-        for name in INHERITED_FIELDS:
-            if _blank(getattr(report, name if name != "category" else "category_id", None)):
-                setattr(report, name, getattr(event, name))
-        _number_in_chain(report)
+    _fill(report, data, event)
     try:
         validate_report(report)
     except ValidationError as exc:
@@ -956,8 +953,6 @@ def update_draft(
     if event is not None:
         _number_in_chain(report)
     report.save()
-    from fenghuo.events.search import index_report
-
     index_report(report)
     audit_change(
         principal,

@@ -41,7 +41,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from fenghuo.core.models import Confidentiality
+from fenghuo.criteria.models import EventCategory
 from fenghuo.events.models import Reliability, ReportKind
+from fenghuo.events.services import required_fields
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 5000
@@ -217,8 +219,6 @@ def read_table(filename: str, content: bytes) -> Table:
         else:
             seen[column.field] = str(cell).strip()
         columns.append(column)
-    from fenghuo.events.services import required_fields
-
     for field in required_fields(ReportKind.FIRST):
         if field not in seen and field in BY_FIELD:
             header_text = BY_FIELD[field].header
@@ -329,8 +329,6 @@ def _category(value: Any, categories: dict[str, Any]) -> Any:
 
 def category_lookup() -> dict[str, Any]:
     """Category by code, by name and by "上级›名称" (all normalised like headers)."""
-    from fenghuo.criteria.models import EventCategory
-
     lookup: dict[str, Any] = {}
     for category in EventCategory.objects.select_related("parent"):
         lookup[normalise_header(category.code)] = category
@@ -394,9 +392,6 @@ def template_workbook() -> bytes:
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
-
-    from fenghuo.criteria.models import EventCategory
-    from fenghuo.events.services import required_fields
 
     required = set(required_fields(ReportKind.FIRST))
     workbook = Workbook()

@@ -100,8 +100,6 @@ def resolve_references(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, l
     Returns the data for `file_report` and field errors in Chinese; unknown categories,
     events or units are errors on their own field rather than a crash.
     """
-    from fenghuo.criteria.models import EventCategory
-
     data = {k: v for k, v in raw.items() if v is not None and k not in {"category", "event_id"}}
     errors: dict[str, list[str]] = {}
     code = raw.get("category")
