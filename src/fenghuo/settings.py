@@ -184,6 +184,9 @@ TASKS = {
 # A worker whose heartbeat is older than this is shown as down on the duty desk.
 FENGHUO_WORKER_STALE_SECONDS = int(os.environ.get("FENGHUO_WORKER_STALE_SECONDS", "60"))
 FENGHUO_HEARTBEAT_SECONDS = float(os.environ.get("FENGHUO_HEARTBEAT_SECONDS", "10"))
+# Polling loops `fenghuo worker` runs beside the task queue (see core/loops.py):
+# "module:function" → seconds to sleep when a step found nothing due.
+FENGHUO_WORKER_LOOPS: dict[str, float] = {}
 # Enables /_bench/hello, the bare Django view the benchmarks measure against.
 FENGHUO_BENCH = _env_bool("FENGHUO_BENCH")
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from fenghuo.core import clock
 from fenghuo.core.models import Confidentiality
 from fenghuo.core.services import audit_change, audit_record, snapshot
-from fenghuo.events import matching
+from fenghuo.events import matching, signals
 from fenghuo.events.models import (
     FIGURES,
     Consultation,
@@ -254,6 +254,8 @@ def file_report(
         report,
         after=snapshot(report),
     )
+    if not draft:
+        signals.report_submitted.send(Report, report=report, event=event, principal=principal)
     return FilingResult(report, event, outcome, score)
 
 
@@ -352,6 +354,8 @@ def merge_events(principal: Principal, *, source: Event, target: Event, note: st
     target.save()
     before = snapshot(source)
     source_id, source_title = source.pk, source.title
+    # Before the delete, so receivers can move their rows (obligations …) to the target.
+    signals.events_merged.send(Event, source=source, target=target, principal=principal)
     source.delete()
     _timeline(
         target,
@@ -534,6 +538,7 @@ def request_verification(
     )
     if event.status == EventStatus.NEW:
         change_status(principal, event, EventStatus.VERIFYING, note="已发起核实")
+    signals.verification_requested.send(VerificationTask, task=task, principal=principal)
     return task
 
 
@@ -652,6 +657,9 @@ def answer_verification(
             before=event_before,
             after=snapshot(event),
         )
+    signals.verification_answered.send(VerificationTask, task=task, principal=principal)
+    if values:
+        signals.event_figures_changed.send(Event, event=event, principal=principal)
     return task
 
 
@@ -878,6 +886,7 @@ def confirm_draft(
         before=before,
         after=snapshot(report),
     )
+    signals.report_submitted.send(Report, report=report, event=event, principal=principal)
     return FilingResult(report, event, outcome, score)
 
 

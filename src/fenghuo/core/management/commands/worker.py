@@ -1,4 +1,5 @@
-"""The task worker: django-tasks-db's worker loop plus a heartbeat row.
+"""The task worker: django-tasks-db's worker loop, the polling loops of `core.loops`
+(outbox delivery, deadline checks …) and a heartbeat row.
 
 Stopping: the first SIGINT/SIGTERM lets the task in hand finish (a claimed task is never
 abandoned half-way), then the worker marks its heartbeat stopped and exits 0. A second
@@ -19,6 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections, connection
 from django_tasks_db.management.commands.db_worker import Worker
 
+from fenghuo.core import loops
 from fenghuo.core.services import worker_heartbeat
 
 logger = logging.getLogger("fenghuo.worker")
@@ -114,10 +116,13 @@ class Command(BaseCommand):
             ) from exc
         beat = Heartbeat(worker_id, settings.FENGHUO_HEARTBEAT_SECONDS)
         beat.start()
+        running = loops.start_all(settings.FENGHUO_WORKER_LOOPS)
         logger.info("工作进程 %s 已启动（进程号 %s）", worker_id, os.getpid())
         try:
             worker.run()
         finally:
+            for loop in running:
+                loop.stop()
             beat.stop()
             try:
                 worker_heartbeat(worker_id, stopping=True)
