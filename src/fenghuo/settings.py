@@ -67,9 +67,11 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "fenghuo.core",
     "fenghuo.org",
+    "fenghuo.notify",
     "fenghuo.criteria",
     "fenghuo.events",
     "fenghuo.intake",
+    "fenghuo.escalation",
     "fenghuo.desk",
 ]
 

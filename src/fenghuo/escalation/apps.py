@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class EscalationConfig(AppConfig):
+    name = "fenghuo.escalation"
+    label = "escalation"
+    verbose_name = "报送路由与时限"
