@@ -35,10 +35,11 @@ and the events created.
 
 Knobs: BENCH_INTAKE_REQUESTS (3000), BENCH_INTAKE_SECONDS (60), BENCH_INTAKE_CLIENTS (32),
 BENCH_INTAKE_WARMUP (100), BENCH_INTAKE_PGBENCH_SECONDS (20), BENCH_INTAKE_WEB_WORKERS (1).
-When the time limit hits first, `n` is smaller and a note says so. Do not combine with
-FENGHUO_CONN_MAX_AGE > 0: under the ASGI server every request runs in a thread of its own,
-persistent connections pile up, and PostgreSQL (max_connections) refuses new clients —
-for every user of the shared server, not only this benchmark.
+When the time limit hits first, `n` is smaller and a note says so. The server uses its
+PostgreSQL connection pool (see bench/README.md); do not combine with FENGHUO_CONN_MAX_AGE > 0:
+under the ASGI server every request runs in a thread of its own, persistent connections pile
+up, and PostgreSQL (max_connections) refuses new clients — for every user of the shared
+server, not only this benchmark.
 """
 
 from __future__ import annotations
