@@ -190,6 +190,10 @@ STATICFILES_DIRS += [
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "media/"
+# Report attachments, never served as public media: largest file per kind (MB), checked
+# against the type the content shows, and how many files one report may carry.
+FENGHUO_ATTACHMENT_MAX_MB = {"image": 20, "audio": 50, "video": 300, "document": 50}
+FENGHUO_ATTACHMENTS_PER_REPORT = int(os.environ.get("FENGHUO_ATTACHMENTS_PER_REPORT", "20"))
 
 TASKS = {
     "default": {

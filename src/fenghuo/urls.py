@@ -38,6 +38,11 @@ urlpatterns = [
     path("events/<int:pk>/status/", event_views.event_status, name="event-status"),
     path("events/<int:pk>/merge/", event_views.event_merge, name="event-merge"),
     path("events/<int:pk>/split/", event_views.event_split, name="event-split"),
+    path("escalation/", include("fenghuo.escalation.urls")),
+    path(
+        "reports/<int:pk>/attachments/", event_views.report_attachments, name="report-attachments"
+    ),
+    path("attachments/<int:pk>/", event_views.attachment, name="attachment"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),

@@ -5,6 +5,7 @@ import socket
 from typing import Any
 
 from django.db import models, transaction
+from django.db.models.fields.files import FieldFile
 from django.forms.models import model_to_dict
 
 from fenghuo.core import clock
@@ -17,6 +18,9 @@ def snapshot(obj: models.Model, exclude: tuple[str, ...] = ("password",)) -> dic
     data = model_to_dict(obj, fields=[f.name for f in obj._meta.concrete_fields])
     for name in exclude:
         data.pop(name, None)
+    for name, value in data.items():
+        if isinstance(value, FieldFile):  # a stored file is audited by its storage name
+            data[name] = value.name
     return to_json_value(data)
 
 

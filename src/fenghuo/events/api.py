@@ -4,17 +4,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Literal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
-from ninja import Router, Status
+from ninja import File, Router, Status, UploadedFile
 
 from fenghuo.core import clock
 from fenghuo.documents.docx import DOCX_CONTENT_TYPE
-from fenghuo.events import documents, selectors, services
-from fenghuo.events.models import Consultation, Event, VerificationTask
+from fenghuo.events import attachments, documents, selectors, services
+from fenghuo.events.models import Attachment, Consultation, Event, VerificationTask
 from fenghuo.events.schemas import (
+    AttachmentError,
+    AttachmentOut,
     ConsultationAnswerIn,
     ConsultationAnswerOut,
     ConsultationCloseIn,
@@ -375,3 +377,72 @@ def report_document(request: HttpRequest, report_id: int):
         True, documents.document_filename(report)
     )
     return response
+
+
+def attachment_out(attachment: Attachment) -> dict:
+    return {
+        "id": attachment.pk,
+        "report_id": attachment.report_id,
+        "name": attachment.name,
+        "kind": attachment.kind,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "sha256": attachment.sha256,
+        "uploaded_at": attachment.uploaded_at,
+        "url": f"/api/attachments/{attachment.pk}",
+    }
+
+
+@router.get(
+    "/reports/{report_id}/attachments",
+    response=list[AttachmentOut],
+    summary="报告的附件",
+    description="无权查看该报告时返回 404。",
+)
+def list_attachments(request: HttpRequest, report_id: int):
+    principal = request_principal(request)
+    report = get_object_or_404(selectors.reports_visible(principal), pk=report_id)
+    return [attachment_out(a) for a in report.attachments.all()]
+
+
+@router.post(
+    "/reports/{report_id}/attachments",
+    response={201: list[AttachmentOut], 403: AttachmentError, 422: AttachmentError},
+    summary="为本单位的报告上传附件",
+    description=(
+        "multipart 表单，字段 files 可重复。按文件内容判断类型（图片、音频、视频、文档），"
+        "不看文件名；任一文件不合格则全部不保存，422 逐一说明。同一内容重复上传返回已有附件。"
+    ),
+)
+def upload_attachments(request: HttpRequest, report_id: int, files: File[list[UploadedFile]]):
+    principal = request_principal(request)
+    report = get_object_or_404(
+        selectors.reports_visible(principal).select_related("unit", "event"), pk=report_id
+    )
+    try:
+        saved = services.attach_files(principal, report, list(files))
+    except PermissionDenied as exc:
+        return Status(403, {"detail": str(exc), "errors": {}})
+    return Status(201, [attachment_out(a) for a in saved])
+
+
+@router.get(
+    "/attachments/{attachment_id}",
+    response={200: None},
+    summary="下载附件",
+    description="按所属报告的权限和密级检查；无权查看时返回 404。",
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "附件内容",
+                "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+            },
+            404: {"description": "附件不存在或无权查看"},
+        }
+    },
+)
+def download_attachment(request: HttpRequest, attachment_id: int):
+    attachment = get_object_or_404(
+        selectors.attachments_visible(request_principal(request)), pk=attachment_id
+    )
+    return attachments.response(attachment)

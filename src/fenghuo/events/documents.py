@@ -147,6 +147,13 @@ def render_report(report: Report) -> bytes:
     if report.kind != ReportKind.FINAL:
         official.add_body(doc, "我们将密切关注事态发展，有关情况及时续报。")
 
+    # 附件说明 (GB/T 9704 7.3.4): after the body, before the signature; the files
+    # themselves stay in Fenghuo, readable with the report's clearance.
+    names = [a.name for a in report.attachments.all()]
+    for number, name in enumerate(names, start=1):
+        prefix = "附件：" if number == 1 else "\u3000\u3000\u3000"
+        official.add_body(doc, f"{prefix}{number}. {name}" if len(names) > 1 else f"附件：{name}")
+
     official.add_signature(doc, unit.name, report.submitted_at or report.received_at)
     contact = []
     if report.created_by_id is not None:

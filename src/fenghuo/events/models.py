@@ -375,3 +375,50 @@ class ConsultationAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.author}：{self.text[:30]}"
+
+
+class AttachmentKind(models.TextChoices):
+    IMAGE = "image", "图片"
+    AUDIO = "audio", "音频"
+    VIDEO = "video", "视频"
+    DOCUMENT = "document", "文档"
+
+
+class Attachment(models.Model):
+    """A file that came with a report: photos of the scene, a call recording, a video,
+    a document. Readable by whoever may read the report, through a checked view only.
+
+    Files are stored by content (`attachments/<sha256[:2]>/<sha256>`), so the same upload
+    retried, or a rolled-back filing, never leaves a second copy; the type is what the
+    content says it is, not what its name claims (see events/attachments.py).
+    """
+
+    report = models.ForeignKey(
+        Report, on_delete=models.CASCADE, related_name="attachments", verbose_name="报告"
+    )
+    file = models.FileField("文件", upload_to="attachments/", max_length=200)
+    name = models.CharField("文件名", max_length=200)
+    kind = models.CharField("类型", max_length=10, choices=AttachmentKind.choices)
+    content_type = models.CharField("内容类型", max_length=100)
+    size = models.PositiveBigIntegerField("大小（字节）")
+    sha256 = models.CharField("SHA-256", max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="上传人",
+    )
+    uploaded_at = models.DateTimeField("上传时间")
+
+    class Meta:
+        verbose_name = "附件"
+        verbose_name_plural = "附件"
+        ordering = ["uploaded_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "sha256"], name="attachment_once_per_report")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

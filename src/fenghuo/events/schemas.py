@@ -24,6 +24,23 @@ class SourceFiguresOut(Schema):
     values: dict[str, int | Decimal | None]
 
 
+class AttachmentOut(Schema):
+    id: int
+    report_id: int
+    name: str
+    kind: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_at: datetime
+    url: str
+
+
+class AttachmentError(Schema):
+    detail: str
+    errors: dict[str, list[str]]
+
+
 class ReportBrief(Schema):
     id: int
     kind_label: str

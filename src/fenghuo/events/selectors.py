@@ -10,6 +10,7 @@ from fenghuo.core import clock
 from fenghuo.events import matching
 from fenghuo.events.models import (
     FIGURES,
+    Attachment,
     Consultation,
     Event,
     MergeCandidate,
@@ -43,6 +44,11 @@ def can_view_report(principal: Principal, report: Report) -> bool:
         can(principal, Action.VIEW, facts_of_report(report))
         or Report.objects.filter(invited_q(principal), pk=report.pk).exists()
     )
+
+
+def attachments_visible(principal: Principal) -> QuerySet[Attachment]:
+    """Attachments are read with their report's clearance, never on their own."""
+    return Attachment.objects.filter(report__in=reports_visible(principal)).select_related("report")
 
 
 def events_visible(principal: Principal) -> QuerySet[Event]:

@@ -7,15 +7,17 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
 from fenghuo.core import clock
 from fenghuo.core.models import Confidentiality
 from fenghuo.core.services import audit_change, audit_record, snapshot
-from fenghuo.events import matching, signals
+from fenghuo.events import attachments, matching, signals
 from fenghuo.events.models import (
     FIGURES,
+    Attachment,
     Consultation,
     ConsultationAnswer,
     Event,
@@ -971,3 +973,56 @@ def update_draft(
         after=snapshot(report),
     )
     return report
+
+
+@transaction.atomic
+def attach_files(
+    principal: Principal, report: Report, files: list[File], *, at_filing: bool = False
+) -> list[Attachment]:
+    """Add files to a report of the principal's unit: at filing (`at_filing`), to a draft,
+    or later to a submitted report (补充附件, noted on the timeline). All or nothing: one
+    refused file refuses them all, naming each. The same content again is the attachment
+    already there (a retried upload makes no second copy)."""
+    if not _may_report_for(principal, report.unit):
+        raise PermissionDenied("只能为本单位的报告上传附件")
+    messages, checked = [], []
+    for upload in files:
+        try:
+            checked.append((upload, attachments.check(upload, upload.name or "", upload.size)))
+        except attachments.Refused as exc:
+            messages.append(str(exc))
+    existing = {a.sha256: a for a in report.attachments.all()}
+    new = {c.sha256: (u, c) for u, c in checked if c.sha256 not in existing}
+    limit = settings.FENGHUO_ATTACHMENTS_PER_REPORT
+    if len(existing) + len(new) > limit:
+        messages.append(f"每份报告最多 {limit} 个附件（已有 {len(existing)} 个）")
+    if messages:
+        raise ValidationError({"attachments": messages})
+    moment = clock.now()
+    added = []
+    for upload, c in new.values():
+        attachment = Attachment.objects.create(
+            report=report,
+            file=attachments.store(upload, c),
+            name=c.name,
+            kind=c.kind,
+            content_type=c.content_type,
+            size=c.size,
+            sha256=c.sha256,
+            uploaded_by_id=principal.person_id,
+            uploaded_at=moment,
+        )
+        audit_change(principal, "events.attachment.add", attachment, after=snapshot(attachment))
+        added.append(attachment)
+    later = not at_filing and report.status == ReportStatus.SUBMITTED
+    if added and later and report.event_id is not None:
+        names = "、".join(a.name for a in added)
+        _timeline(
+            report.event,
+            TimelineKind.NOTE,
+            f"{report.unit.name}为{report.kind_label}补充附件：{names}",
+            principal,
+            report,
+        )
+    by_digest = existing | {a.sha256: a for a in added}
+    return [by_digest[c.sha256] for _upload, c in checked]

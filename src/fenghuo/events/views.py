@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
-from fenghuo.events import search, selectors, services
+from fenghuo.events import attachments, search, selectors, services
 from fenghuo.events.forms import EventFilterForm
 from fenghuo.events.models import FIGURES, Event, EventStatus, Report, ReportStatus
 from fenghuo.org.models import Role, Unit
@@ -180,9 +180,11 @@ def _visible_event(principal: Principal, pk: int) -> Event:
 def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
     principal = principal_for(request.user)
     event = _visible_event(principal, pk)
-    reports = list(selectors.event_reports(principal, event))
+    reports = list(selectors.event_reports(principal, event).prefetch_related("attachments"))
     submitted = [r for r in reports if r.status == ReportStatus.SUBMITTED]
+    own_units = {u.pk for u in units_with_role(principal, *REPORTING_ROLES)}
     for report in reports:
+        report.may_attach = report.unit_id in own_units and report.status == ReportStatus.SUBMITTED
         values = {n: getattr(report, n) for n in FIGURES if getattr(report, n) is not None}
         report.figure_summary = services.figures_text(values)
         submitted_report = report.status == ReportStatus.SUBMITTED
@@ -346,3 +348,34 @@ def merge_decide(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"已确认「{candidate.report.title}」与候选事件不是同一事件。")
     return redirect("merge-queue")
+
+
+@login_required
+def attachment(request: HttpRequest, pk: int) -> HttpResponse:
+    principal = principal_for(request.user)
+    return attachments.response(get_object_or_404(selectors.attachments_visible(principal), pk=pk))
+
+
+@login_required
+@require_POST
+def report_attachments(request: HttpRequest, pk: int) -> HttpResponse:
+    """补充附件: more files for a report the user's unit already filed."""
+    principal = principal_for(request.user)
+    report = get_object_or_404(
+        selectors.reports_visible(principal).select_related("unit", "event"), pk=pk
+    )
+    files = request.FILES.getlist("attachments")
+    if not files:
+        messages.error(request, "请选择要上传的附件")
+    else:
+        try:
+            saved = services.attach_files(principal, report, files)
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
+        except ValidationError as exc:
+            messages.error(request, "附件未保存：" + _messages_of(exc))
+        else:
+            messages.success(request, f"已上传 {len(saved)} 个附件。")
+    if report.event_id is None:
+        return redirect("event-list")
+    return redirect(f"{reverse('event-detail', args=[report.event_id])}#report-{report.pk}")

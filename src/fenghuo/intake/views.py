@@ -5,11 +5,14 @@ services next to them); the field rules are the service's, shown next to each fi
 A hidden per-form key makes a double click or a resubmission file one report.
 """
 
+import hashlib
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -116,15 +119,25 @@ def _dry_run_errors(form: ReportForm, event: Event | None) -> dict[str, list[str
 
 
 def _payload(request: HttpRequest, draft: Report | None, event: Event | None) -> dict:
-    """What the key stands for: the posted fields and which button, draft and event."""
+    """What the key stands for: the posted fields, the files' content, which button,
+    draft and event."""
     fields = {
         k: request.POST.getlist(k) for k in sorted(request.POST) if k != "csrfmiddlewaretoken"
     }
     return {
         "form": fields,
+        "files": [_digest(f) for f in request.FILES.getlist("attachments")],
         "draft": draft.pk if draft else None,
         "event": event.pk if event else None,
     }
+
+
+def _digest(upload: UploadedFile) -> str:
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return digest.hexdigest()
 
 
 def _save(
@@ -134,8 +147,10 @@ def _save(
     save_draft: bool,
     draft: Report | None,
     event: Event | None,
+    files: list[UploadedFile],
 ) -> tuple[int, dict[str, Any]]:
-    """One filing through the services; returns what the idempotency record keeps."""
+    """One filing, with its attachments, through the services (one transaction); returns
+    what the idempotency record keeps."""
     data = form.report_data()
     unit, kind = form.cleaned_data["unit"], form.cleaned_data["kind"]
     if draft is None:
@@ -154,11 +169,15 @@ def _save(
         )
         report, outcome = result.report, result.outcome
         event_id = result.event.pk if result.event else None
+        if files:
+            event_services.attach_files(principal, report, files, at_filing=True)
     else:
         report = event_services.update_draft(
             principal, draft, data, unit=unit, kind=kind, event=event
         )
         outcome, event_id = "draft", event.pk if event else None
+        if files:
+            event_services.attach_files(principal, report, files, at_filing=True)
         if not save_draft:
             result = event_services.confirm_draft(principal, report, {}, kind=kind, event=event)
             report, outcome, event_id = result.report, result.outcome, result.event.pk
@@ -189,6 +208,8 @@ def report_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         context["no_units"] = True
         return render(request, "intake/report_form.html", context, status=403)
 
+    attachment_errors: list[str] = []
+    files = request.FILES.getlist("attachments")
     if request.method == "POST":
         form = ReportForm(request.POST, units=units, event=event)
         save_draft = "save_draft" in request.POST
@@ -200,10 +221,18 @@ def report_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                     principal,
                     form.cleaned_data["idempotency_key"] or None,
                     _payload(request, draft, event),
-                    lambda: _save(principal, form, save_draft=save_draft, draft=draft, event=event),
+                    lambda: _save(
+                        principal,
+                        form,
+                        save_draft=save_draft,
+                        draft=draft,
+                        event=event,
+                        files=files,
+                    ),
                 )
             except ValidationError as exc:
                 errors = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
+                attachment_errors = errors.pop("attachments", [])
                 if not save_draft:
                     errors = {**_dry_run_errors(form, event), **errors}
                 form.add_service_errors(errors)
@@ -231,13 +260,17 @@ def report_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     kind = (form.data.get("kind") if form.is_bound else form.initial.get("kind")) or "first"
     required = set(event_services.required_fields(kind)) if kind in ReportKind.values else set()
     form.mark_required(required)
+    errors_shown = bool(form.errors or attachment_errors)
     context.update(
         form=form,
+        attachment_errors=attachment_errors,
+        attachment_limits=settings.FENGHUO_ATTACHMENT_MAX_MB,
+        files_lost=bool(files) and errors_shown,
         required=required,
         drafts=[] if draft else list(_web_drafts(principal, units)[:20]),
         title="续报" if event else "报送",
     )
-    return render(request, "intake/report_form.html", context, status=422 if form.errors else 200)
+    return render(request, "intake/report_form.html", context, status=422 if errors_shown else 200)
 
 
 def _after_save(request: HttpRequest, replay: services.Replay) -> HttpResponse:
