@@ -24,7 +24,7 @@ def _local(moment):
     return timezone.localtime(moment)
 
 
-def _message(*, sender, to, subject, body, message_id=None, attachment=None):
+def _message(*, sender, to, subject, body, message_id=None, attachment=None, attachments=()):
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = to
@@ -34,6 +34,8 @@ def _message(*, sender, to, subject, body, message_id=None, attachment=None):
     if attachment:
         name, data = attachment
         msg.add_attachment(data, maintype="image", subtype="jpeg", filename=name)
+    for name, data in attachments:
+        msg.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
     return msg
 
 
@@ -106,6 +108,10 @@ def test_known_sender_mail_becomes_a_draft_of_their_unit_once(receiver, tree):
     assert report.category.code == "hazchem"  # guessed from 爆炸 / 化工 …
     assert message.provisional_fields == ["category"]  # … so the officer must confirm it
     assert report.received_at == message.received_at
+    # The photo (JPEG magic number) is on the draft, stored once, readable with it.
+    assert [(a.name, a.kind, a.sha256) for a in report.attachments.all()] == [
+        ("现场.jpg", "image", hashlib.sha256(photo).hexdigest())
+    ]
 
     # The sending server retries (say the 250 was lost): nothing new.
     assert _send(receiver.port, msg) == {}
@@ -192,6 +198,16 @@ def test_message_without_message_id_is_still_idempotent(tree):
     again, created_again = services.receive_message(msg.as_bytes(), recipients=[])
     assert created and not created_again and first.pk == again.pk
     assert first.message_id.startswith("<sha256.")
+
+
+@pytest.mark.django_db
+def test_a_refused_attachment_is_noted_and_the_rest_kept(tree):
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n"
+    program = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + b"\x00" * 100
+    message = _receive(tree, attachments=[("情况说明.pdf", pdf), ("现场照片.jpg", program)])
+    assert [a.name for a in message.report.attachments.all()] == ["情况说明.pdf"]
+    assert "以下附件未转存（原件仍在邮件中）：现场照片.jpg：不支持的文件类型" in message.note
+    assert message.note.startswith("发件人未登记，请核实来源。")
 
 
 @pytest.mark.django_db

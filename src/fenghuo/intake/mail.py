@@ -73,6 +73,16 @@ def _text_of(part: EmailMessage) -> str:
     return content
 
 
+def attachment_parts(raw: bytes) -> list[tuple[str, bytes]]:
+    """(file name, content) of each attachment of a stored raw message."""
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return [
+        (part.get_filename() or "附件", part.get_payload(decode=True) or b"")
+        for part in message.iter_attachments()
+    ]
+
+
 def parse_message(raw: bytes) -> ParsedMail:
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(message, EmailMessage)

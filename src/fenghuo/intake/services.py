@@ -18,6 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
@@ -340,15 +341,33 @@ def draft_from_message(message: InboundMessage) -> InboundMessage:
         caller_name=(message.from_name or message.from_address or sender)[:50],
         caller_phone=fields.get("caller_phone", "")[:30],
     )
+    refused = _attach_mail_files(filer, result.report, bytes(message.raw))
     message.report = result.report
     message.unit = unit
     message.sender_person = person
     message.sender_known = known
     message.provisional_fields = provisional
     message.state = InboundMessage.State.DRAFTED
-    message.note = "" if known else "发件人未登记，请核实来源"
+    notes = [] if known else ["发件人未登记，请核实来源"]
+    if refused:
+        notes.append("以下附件未转存（原件仍在邮件中）：" + "；".join(refused))
+    message.note = "。".join(notes)
     message.save()
     return message
+
+
+def _attach_mail_files(filer: Principal, report: Report, raw: bytes) -> list[str]:
+    """Each attachment the checks accept goes onto the draft; one refused file (say a
+    program) must not cost the others or the draft, so each is tried alone."""
+    refused = []
+    for name, content in mail.attachment_parts(raw):
+        try:
+            event_services.attach_files(
+                filer, report, [ContentFile(content, name=name)], at_filing=True
+            )
+        except ValidationError as exc:
+            refused.extend(exc.message_dict.get("attachments", exc.messages))
+    return refused
 
 
 # --- confirming or rejecting a draft (e-mail, clue) ----------------------------------------
