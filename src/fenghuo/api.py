@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
+from fenghuo.criteria.api import router as criteria_router
 from fenghuo.events.api import router as events_router
 from fenghuo.intake.api import router as intake_router
 from fenghuo.org.api import router as org_router
@@ -20,6 +21,9 @@ api.add_router("/org/", org_router)
 api.add_router("/", intake_router)
 api.add_router("/", events_router)
 api.add_router("/", "fenghuo.events.search_api.router")
+api.add_router("/", criteria_router)
+api.add_router("/notify/", "fenghuo.notify.api.router")
+api.add_router("/", "fenghuo.escalation.api.router")
 
 
 @api.exception_handler(ValidationError)

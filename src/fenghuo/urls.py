@@ -6,6 +6,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from fenghuo.api import api
+from fenghuo.criteria import views as criteria_views
 from fenghuo.desk import views as desk_views
 from fenghuo.events import views as event_views
 from fenghuo.intake import views as intake_views
@@ -31,6 +32,7 @@ urlpatterns = [
     path("reports/new/", intake_views.report_form, name="report-new"),
     path("reports/<int:pk>/edit/", intake_views.report_form, name="report-edit"),
     path("reports/<int:pk>/discard/", intake_views.discard_draft, name="report-discard"),
+    path("criteria/preview/", criteria_views.preview, name="criteria-preview"),
     path("events/", event_views.event_list, name="event-list"),
     path("events/merge-queue/", event_views.merge_queue, name="merge-queue"),
     path("events/merge-queue/<int:pk>/", event_views.merge_decide, name="merge-decide"),
