@@ -11,7 +11,7 @@ from fenghuo.core import clock
 from fenghuo.criteria.models import EventCategory
 from fenghuo.criteria.services import evaluate, facts_from_report
 from fenghuo.events import services as event_services
-from fenghuo.events.models import Channel, ReportKind
+from fenghuo.events.models import Channel, Report, ReportKind
 from fenghuo.org import services as org_services
 from fenghuo.org.models import Person, Role
 from fenghuo.org.policy import principal_for
@@ -106,6 +106,38 @@ def test_panel_reads_sensitive_words_from_the_form_text(world, reporter):
     )
     html = signed_in(reporter).post(PREVIEW, fields).content.decode()
     assert "敏感身份：涉及“学生” → 提高一级" in html
+
+
+def test_panel_reads_the_reporters_flags(world, reporter):
+    fields = report_fields(
+        world, category=EventCategory.objects.get(code="mass_incident").pk, dead="3"
+    )
+    fields["flags"] = ["long_duration_crowd"]
+    html = signed_in(reporter).post(PREVIEW, fields).content.decode()
+    assert "持续时间长、聚集人数多：报送人标注" in html
+
+
+def test_flags_filed_through_the_form_reach_the_grading(world, reporter):
+    """The report form's checkboxes are stored on the report and weighed by the engine."""
+    fields = report_fields(
+        world,
+        category=EventCategory.objects.get(code="mass_incident").pk,
+        title="江口县城关镇人员聚集",
+        place="江口县城关镇某售楼部",
+        narrative="数百人聚集讨薪，已持续两天。",
+        occurred_at=(clock.now() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+        confidentiality="1",
+        reliability="preliminary",
+        submit="1",
+        idempotency_key="flags-form-1",
+    )
+    fields["flags"] = ["long_duration_crowd", "sensitive_identity"]
+    response = signed_in(reporter).post("/reports/new/", fields)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    report = Report.objects.get()
+    assert report.flags == ["long_duration_crowd", "sensitive_identity"]
+    grading = evaluate(facts_from_report(report))
+    assert any("报送人标注" in reason for reason in grading.reasons)
 
 
 def test_panel_waits_for_a_category(world, reporter):

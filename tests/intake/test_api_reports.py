@@ -89,3 +89,12 @@ def test_without_token_nothing_is_filed(client):
     response = client.post("/api/reports", REPORT, content_type="application/json")
     assert response.status_code == 401
     assert not Report.objects.exists()
+
+
+def test_flags_are_stored_and_unknown_ones_named(client, token):
+    created = _post(client, token, {**REPORT, "flags": ["extreme_behaviour"]}).json()
+    assert Report.objects.get(pk=created["id"]).flags == ["extreme_behaviour"]
+    refused = _post(client, token, {**REPORT, "flags": ["vip"]})
+    assert refused.status_code == 422
+    assert refused.json()["errors"]["flags"][0].startswith("报送人标注只能是：")
+    assert Report.objects.count() == 1

@@ -125,6 +125,12 @@ class PreviewForm(CaseForm):
     )
     event_division_code = forms.CharField(label="行政区划代码", required=False)
     event_text = forms.CharField(label="事件信息", required=False)
+    flags = forms.MultipleChoiceField(
+        label="敏感因素（报送人标注）", choices=FactorKind.choices, required=False
+    )
+
+    def case_flags(self) -> frozenset[str]:
+        return frozenset(self.cleaned_data.get("flags") or ())
 
     def case_text(self) -> str:
         data = self.cleaned_data

@@ -179,6 +179,9 @@ class Report(models.Model):
         "密级", choices=Confidentiality.choices, default=Confidentiality.INTERNAL
     )
     is_urgent = models.BooleanField("紧急", default=False)
+    # The reporter's marks of qualitative factors the criteria weigh (sensitive identity,
+    # extreme behaviour, long duration with crowds …): criteria.models.FactorKind values.
+    flags = models.JSONField("报送人标注", default=list, blank=True)
 
     class Meta:
         verbose_name = "报告"

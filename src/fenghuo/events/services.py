@@ -14,6 +14,7 @@ from django.utils import timezone
 from fenghuo.core import clock
 from fenghuo.core.models import Confidentiality
 from fenghuo.core.services import audit_change, audit_record, snapshot
+from fenghuo.criteria.models import FactorKind
 from fenghuo.events import attachments, matching, signals
 from fenghuo.events.models import (
     FIGURES,
@@ -84,6 +85,7 @@ DATA_FIELDS = (
     "reliability",
     "confidentiality",
     "is_urgent",
+    "flags",
 )
 
 # Event lifecycle: from → {to: roles permitted}.
@@ -135,6 +137,10 @@ def validate_report(report: Report) -> None:
     moment = clock.now()
     if report.occurred_at and report.occurred_at > moment + timedelta(minutes=5):
         errors.setdefault("occurred_at", []).append("发生时间不能晚于当前时间")
+    unknown = [f for f in report.flags or () if f not in FactorKind.values]
+    if not isinstance(report.flags, list) or unknown:
+        allowed = "、".join(f"{k.value}（{k.label}）" for k in FactorKind)
+        errors.setdefault("flags", []).append(f"报送人标注只能是：{allowed}")
     if report.kind == ReportKind.SUPPLEMENT and report.occurred_at:
         days = (
             SUPPLEMENT_DAYS_SHORT

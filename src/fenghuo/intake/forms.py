@@ -12,7 +12,7 @@ from typing import Any
 from django import forms
 
 from fenghuo.core.models import Confidentiality
-from fenghuo.criteria.models import EventCategory
+from fenghuo.criteria.models import EventCategory, FactorKind
 from fenghuo.events.models import FIGURES, Event, Reliability, Report, ReportKind
 from fenghuo.events.services import DATA_FIELDS
 from fenghuo.org.models import Unit
@@ -54,6 +54,13 @@ class ReportForm(forms.Form):
     )
     is_urgent = forms.BooleanField(
         label="紧急（可先报送、后审签）", required=False, help_text="情况紧急、需要立即上报时勾选"
+    )
+    flags = forms.MultipleChoiceField(
+        label="敏感因素（报送人标注）",
+        choices=FactorKind.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="涉及敏感身份、敏感时间地点、极端行为或长时间聚集的，请勾选，定级时会考虑",
     )
     confidentiality = forms.TypedChoiceField(
         label="密级",

@@ -38,6 +38,12 @@ class ReportIn(Schema):
     reliability: str | None = None
     confidentiality: int | None = Field(None, ge=0, le=2, description="0 公开 / 1 内部 / 2 敏感")
     is_urgent: bool | None = None
+    flags: list[str] | None = Field(
+        None,
+        description="报送人标注的敏感因素：sensitive_identity 敏感身份 / "
+        "sensitive_time 敏感时间 / sensitive_place 敏感地点 / extreme_behaviour 极端行为 / "
+        "long_duration_crowd 持续时间长、聚集人数多",
+    )
 
 
 class ReportCreated(Schema):
