@@ -4,6 +4,7 @@ Embedded default: SQLite in the data folder (WAL), one web process, one worker.
 Production: set DATABASE_URL to PostgreSQL and run `fenghuo serve` / `fenghuo worker`.
 """
 
+import json
 import os
 import secrets
 import tempfile
@@ -205,7 +206,37 @@ FENGHUO_WORKER_STALE_SECONDS = int(os.environ.get("FENGHUO_WORKER_STALE_SECONDS"
 FENGHUO_HEARTBEAT_SECONDS = float(os.environ.get("FENGHUO_HEARTBEAT_SECONDS", "10"))
 # Polling loops `fenghuo worker` runs beside the task queue (see core/loops.py):
 # "module:function" → seconds to sleep when a step found nothing due.
-FENGHUO_WORKER_LOOPS: dict[str, float] = {}
+FENGHUO_WORKER_LOOPS: dict[str, float] = {
+    "fenghuo.notify.dispatch:deliver_due": 0.2,
+}
+
+# Notifications (notify/): a person's external channels in order (in-app always comes
+# first), retries with exponential backoff, then a dead letter. See notify/services.py.
+FENGHUO_NOTIFY_CHAIN = _env_list("FENGHUO_NOTIFY_CHAIN", "email,sms")
+FENGHUO_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("FENGHUO_NOTIFY_MAX_ATTEMPTS", "8"))
+FENGHUO_NOTIFY_BACKOFF_SECONDS = float(os.environ.get("FENGHUO_NOTIFY_BACKOFF_SECONDS", "10"))
+FENGHUO_NOTIFY_BACKOFF_CAP_SECONDS = float(
+    os.environ.get("FENGHUO_NOTIFY_BACKOFF_CAP_SECONDS", "1800")
+)
+# A claimed message is due again after this long (its worker died mid-send); keep it well
+# above the send timeout.
+FENGHUO_NOTIFY_LEASE_SECONDS = float(os.environ.get("FENGHUO_NOTIFY_LEASE_SECONDS", "120"))
+FENGHUO_NOTIFY_TIMEOUT_SECONDS = float(os.environ.get("FENGHUO_NOTIFY_TIMEOUT_SECONDS", "10"))
+FENGHUO_NOTIFY_THREADS = int(os.environ.get("FENGHUO_NOTIFY_THREADS", "4"))  # per lane
+FENGHUO_NOTIFY_EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+FENGHUO_NOTIFY_MAIL_DOMAIN = os.environ.get("FENGHUO_NOTIFY_MAIL_DOMAIN", "fenghuo.local")
+# SMS: {"provider": "http", "url": …, "template": {…}} or {"provider": "aliyun", …};
+# see notify/transports.py (Sms). JSON in FENGHUO_NOTIFY_SMS.
+FENGHUO_NOTIFY_SMS: dict = json.loads(os.environ.get("FENGHUO_NOTIFY_SMS", "{}"))
+# Where links in notifications point (e-mail, SMS, robots).
+FENGHUO_BASE_URL = os.environ.get("FENGHUO_BASE_URL", "http://127.0.0.1:8000")
+EMAIL_HOST = os.environ.get("FENGHUO_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("FENGHUO_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("FENGHUO_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("FENGHUO_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("FENGHUO_EMAIL_TLS")
+DEFAULT_FROM_EMAIL = os.environ.get("FENGHUO_EMAIL_FROM", "烽火 <fenghuo@fenghuo.local>")
+
 # Enables /_bench/hello, the bare Django view the benchmarks measure against.
 FENGHUO_BENCH = _env_bool("FENGHUO_BENCH")
 
@@ -215,5 +246,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("FENGHUO_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # httpx logs every request at INFO: one line per notification sent.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
 }
