@@ -204,10 +204,16 @@ TASKS = {
 # A worker whose heartbeat is older than this is shown as down on the duty desk.
 FENGHUO_WORKER_STALE_SECONDS = int(os.environ.get("FENGHUO_WORKER_STALE_SECONDS", "60"))
 FENGHUO_HEARTBEAT_SECONDS = float(os.environ.get("FENGHUO_HEARTBEAT_SECONDS", "10"))
+# The duty desk's map tiles, e.g. "http://tiles.intranet/{z}/{x}/{y}.png". Empty by default:
+# duty networks are often offline, so the map draws events on a plain background.
+FENGHUO_MAP_TILE_URL = os.environ.get("FENGHUO_MAP_TILE_URL", "")
+FENGHUO_MAP_ATTRIBUTION = os.environ.get("FENGHUO_MAP_ATTRIBUTION", "")
 # Polling loops `fenghuo worker` runs beside the task queue (see core/loops.py):
 # "module:function" → seconds to sleep when a step found nothing due.
 FENGHUO_WORKER_LOOPS: dict[str, float] = {
     "fenghuo.notify.dispatch:deliver_due": 0.2,
+    "fenghuo.escalation.deadlines:mark_overdue": 0.5,
+    "fenghuo.escalation.deadlines:run_escalations": 0.5,
 }
 
 # Notifications (notify/): a person's external channels in order (in-app always comes
