@@ -116,7 +116,7 @@ def test_reporter_files_a_first_report_and_a_follow_up(
     expect(page.get_by_role("heading", name=TITLE, level=1)).to_be_visible()
     steps = page.locator("#reports ol.chain-steps > li .kind")
     expect(steps).to_have_text(["首报", "续报一"])
-    timeline = page.locator("#timeline li")
+    timeline = page.locator("#timeline li.kind-report")  # grading and routing lines aside
     expect(timeline).to_have_count(2)
     expect(timeline.nth(0)).to_contain_text("江口县委办公室首报")
     expect(timeline.nth(1)).to_contain_text("江口县委办公室续报一")

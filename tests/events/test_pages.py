@@ -23,6 +23,7 @@ from fenghuo.events.models import (
     ReportKind,
     ReportStatus,
     TimelineEntry,
+    TimelineKind,
 )
 from fenghuo.org.policy import principal_for
 
@@ -112,8 +113,8 @@ def test_list_shows_only_the_events_the_reader_may_see(client, county_tree, two_
     page = response.content.decode()
     assert blast.title in page
     assert crash.title not in page
-    assert "待定级" in page  # no grade yet: the grey badge
-    assert 'class="grade grade-none"' in page
+    # Graded on filing by the criteria (1 dead at a chemical plant: 一般, Ⅳ级, blue).
+    assert 'class="grade grade-4"' in page and "Ⅳ级" in page
 
     # The city's duty officer sees both, with a report count each.
     client.force_login(county_tree["people"]["duty"])
@@ -249,7 +250,7 @@ def test_resubmitting_the_same_form_key_creates_one_report(client, county_tree):
 
     assert Report.objects.count() == 1
     assert Event.objects.count() == 1
-    assert TimelineEntry.objects.count() == 1
+    assert TimelineEntry.objects.filter(kind=TimelineKind.REPORT).count() == 1
     assert first.status_code == again.status_code == 302
     assert first["Location"] == again["Location"]
     assert "没有重复报送" in client.get(again["Location"]).content.decode()
@@ -315,7 +316,12 @@ def test_draft_then_submit(client, county_tree):
     assert draft.narrative == NARRATIVE and draft.dead == 2
     assert Report.objects.count() == 1
     assert response["Location"].startswith(reverse("event-detail", args=[draft.event_id]))
-    assert TimelineEntry.objects.filter(event=draft.event, report=draft).count() == 1
+    assert (
+        TimelineEntry.objects.filter(
+            event=draft.event, report=draft, kind=TimelineKind.REPORT
+        ).count()
+        == 1
+    )
     # A submitted report is no longer editable as a draft.
     assert client.get(edit).status_code == 404
 
@@ -393,7 +399,8 @@ def test_a_follow_up_draft_stays_out_of_the_timeline(client, county_tree):
     draft = Report.objects.get(status=ReportStatus.DRAFT)
     assert response["Location"] == reverse("report-edit", args=[draft.pk])
     assert draft.event_id == event.pk
-    assert TimelineEntry.objects.filter(event=event).count() == 1  # only the first report
+    reports_on_timeline = TimelineEntry.objects.filter(event=event, kind=TimelineKind.REPORT)
+    assert reports_on_timeline.count() == 1  # only the first report
 
     # Submitted from the draft page: now on the timeline, numbered 续报一.
     submit = {k: v for k, v in data.items() if k != "save_draft"}
@@ -404,7 +411,7 @@ def test_a_follow_up_draft_stays_out_of_the_timeline(client, county_tree):
     draft.refresh_from_db()
     assert draft.status == ReportStatus.SUBMITTED
     assert draft.kind_label == "续报一"
-    assert TimelineEntry.objects.filter(event=event).count() == 2
+    assert reports_on_timeline.count() == 2
 
 
 def test_figures_from_several_units_side_by_side_with_the_conflict(client, county_tree):
@@ -618,7 +625,12 @@ def test_a_key_still_being_filed_answers_without_filing_again(client, county_tre
     person = county_tree["people"]["county"]
     client.force_login(person)
     data = _form(county_tree["county"])
-    payload = {"form": {k: [v] for k, v in sorted(data.items())}, "draft": None, "event": None}
+    payload = {
+        "form": {k: [v] for k, v in sorted(data.items())},
+        "files": [],
+        "draft": None,
+        "event": None,
+    }
     IdempotencyRecord.objects.create(
         scope=f"person:{person.pk}",
         key=data["idempotency_key"],

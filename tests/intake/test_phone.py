@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from fenghuo.core import clock
-from fenghuo.events.models import Channel, Event, Report, ReportStatus
+from fenghuo.events.models import Channel, Event, Report, ReportStatus, TimelineKind
 from fenghuo.intake.services import record_phone_report
 from fenghuo.org.policy import principal_for
 
@@ -44,7 +44,7 @@ def test_duty_officer_above_records_a_call_for_a_unit(tree):
     assert report.created_by == tree["people"]["county_duty"]
     assert report.category.code == "fire" and report.injured == 1
     assert result.outcome == "new_event" and Event.objects.count() == 1
-    assert "电话报告" in Event.objects.get().timeline.get().text
+    assert "电话报告" in Event.objects.get().timeline.get(kind=TimelineKind.REPORT).text
 
 
 @pytest.mark.parametrize("who", ["city_duty", "bureau_duty"])
