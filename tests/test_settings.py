@@ -106,7 +106,18 @@ def test_database_url_selects_postgresql(tmp_path):
         5432,
         "fh",
     )
-    assert shown["options"] == {}
+    # A pool of connections per process (a connect per request costs a backend fork).
+    assert shown["options"] == {"pool": {"min_size": 1, "max_size": 10, "timeout": 30.0}}
+    sized = _show(
+        tmp_path,
+        DATABASE_URL="postgres://fh@127.0.0.1:5432/fenghuo_prod",
+        FENGHUO_DB_POOL_SIZE="4",
+    )
+    assert sized["options"]["pool"]["max_size"] == 4
+    unpooled = _show(
+        tmp_path, DATABASE_URL="postgres://fh@127.0.0.1:5432/fenghuo_prod", FENGHUO_DB_POOL="0"
+    )
+    assert unpooled["options"] == {}
 
 
 def test_hosts_and_worker_timings_come_from_the_environment(tmp_path):

@@ -16,7 +16,7 @@ from tests.escalation.world import build_world, file_report
 from tests.processes import uses_postgres
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.skipif(not uses_postgres(), reason="row locks with SKIP LOCKED: PostgreSQL"),
 ]
 

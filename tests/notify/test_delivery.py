@@ -229,7 +229,7 @@ def test_an_expired_lease_makes_a_message_due_again(org, webhook, http_peer, set
     assert http_peer.sink.accepted_keys == {"k": 1}
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.skipif(not uses_postgres(), reason="row locks with SKIP LOCKED are PostgreSQL's")
 def test_two_dispatchers_in_parallel_never_send_one_message_twice(org, webhook, http_peer):
     for n in range(200):

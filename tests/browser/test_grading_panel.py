@@ -7,7 +7,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from fenghuo.org.models import AdminLevel, Role
-from tests.browser.conftest import browser, login, page, snapshot  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -19,7 +18,7 @@ def reporter(make_unit, make_person):
     return make_person("chenxin", county, Role.REPORTER, full_name="陈信息")
 
 
-def test_panel_follows_what_the_reporter_types(page: Page, login, reporter, snapshot):  # noqa: F811
+def test_panel_follows_what_the_reporter_types(page: Page, login, reporter, snapshot):
     login(page, "chenxin")
     page.goto("/reports/new/")
     panel = page.locator("#grading-live")
