@@ -26,10 +26,18 @@ print(json.dumps({
     "allowed_hosts": s.ALLOWED_HOSTS,
     "heartbeat": s.FENGHUO_HEARTBEAT_SECONDS,
     "stale": s.FENGHUO_WORKER_STALE_SECONDS,
+    "chain": s.FENGHUO_NOTIFY_CHAIN,
 }))
 """
 
-ISOLATE = {"SECRET_KEY", "DATABASE_URL", "FENGHUO_ALLOWED_HOSTS"}
+ISOLATE = {
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "FENGHUO_ALLOWED_HOSTS",
+    "FENGHUO_EMAIL_HOST",
+    "FENGHUO_NOTIFY_SMS",
+    "FENGHUO_NOTIFY_CHAIN",
+}
 
 
 def _env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -136,3 +144,16 @@ def test_chinese_language_and_beijing_time():
     assert django_settings.LANGUAGE_CODE == "zh-hans"
     assert django_settings.TIME_ZONE == "Asia/Shanghai"
     assert django_settings.USE_TZ
+
+
+def test_default_notification_chain_follows_what_is_configured(tmp_path):
+    """Unconfigured channels are not tried (no dead letters on a fresh demo); an explicit
+    chain is honoured as written."""
+    assert _show(tmp_path)["chain"] == []
+    assert _show(tmp_path, FENGHUO_EMAIL_HOST="mail.gov.cn")["chain"] == ["email"]
+    sms = '{"provider": "http", "url": "http://sms.gov.cn/send"}'
+    assert _show(tmp_path, FENGHUO_EMAIL_HOST="mail.gov.cn", FENGHUO_NOTIFY_SMS=sms)["chain"] == [
+        "email",
+        "sms",
+    ]
+    assert _show(tmp_path, FENGHUO_NOTIFY_CHAIN="sms")["chain"] == ["sms"]

@@ -218,7 +218,6 @@ FENGHUO_WORKER_LOOPS: dict[str, float] = {
 
 # Notifications (notify/): a person's external channels in order (in-app always comes
 # first), retries with exponential backoff, then a dead letter. See notify/services.py.
-FENGHUO_NOTIFY_CHAIN = _env_list("FENGHUO_NOTIFY_CHAIN", "email,sms")
 FENGHUO_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("FENGHUO_NOTIFY_MAX_ATTEMPTS", "8"))
 FENGHUO_NOTIFY_BACKOFF_SECONDS = float(os.environ.get("FENGHUO_NOTIFY_BACKOFF_SECONDS", "10"))
 FENGHUO_NOTIFY_BACKOFF_CAP_SECONDS = float(
@@ -236,12 +235,25 @@ FENGHUO_NOTIFY_MAIL_DOMAIN = os.environ.get("FENGHUO_NOTIFY_MAIL_DOMAIN", "fengh
 FENGHUO_NOTIFY_SMS: dict = json.loads(os.environ.get("FENGHUO_NOTIFY_SMS", "{}"))
 # Where links in notifications point (e-mail, SMS, robots).
 FENGHUO_BASE_URL = os.environ.get("FENGHUO_BASE_URL", "http://127.0.0.1:8000")
-EMAIL_HOST = os.environ.get("FENGHUO_EMAIL_HOST", "localhost")
+# Empty: no mail server configured, so e-mail is left out of the default chain below.
+EMAIL_HOST = os.environ.get("FENGHUO_EMAIL_HOST", "")
 EMAIL_PORT = int(os.environ.get("FENGHUO_EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("FENGHUO_EMAIL_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("FENGHUO_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = _env_bool("FENGHUO_EMAIL_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("FENGHUO_EMAIL_FROM", "烽火 <fenghuo@fenghuo.local>")
+# A person's external channels, in order, after in-app. Unset: the channels this
+# installation has configured (a fresh demo has none, and sends in-app only, instead of
+# filling the desk with dead letters). Set explicitly, it is honoured as written, and a
+# channel that cannot work shows up as dead letters on the duty desk.
+FENGHUO_NOTIFY_CHAIN = _env_list(
+    "FENGHUO_NOTIFY_CHAIN",
+    ",".join(
+        name
+        for name, configured in (("email", EMAIL_HOST), ("sms", FENGHUO_NOTIFY_SMS.get("provider")))
+        if configured
+    ),
+)
 
 # Enables /_bench/hello, the bare Django view the benchmarks measure against.
 FENGHUO_BENCH = _env_bool("FENGHUO_BENCH")

@@ -15,6 +15,12 @@ SECRETS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _chain(settings):
+    """The chain these tests assume: e-mail, then SMS (unset, it follows configuration)."""
+    settings.FENGHUO_NOTIFY_CHAIN = ["email", "sms"]
+
+
 @pytest.fixture
 def org(make_unit, make_person):
     """临江市委办公室 above 江口县委办公室 (both receiving offices) and 河西县委办公室."""
