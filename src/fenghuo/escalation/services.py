@@ -230,7 +230,7 @@ def _report_obligations(
     wanted = []
     for target in row.targets:
         office = offices.get(target["level"])
-        if office is None:
+        if office is None or office.pk == unit.pk:  # an office's own report is there already
             continue
         level = target["level"]
         where = f"{office.name}（{_level_label(level)}）"
@@ -330,7 +330,8 @@ def _route_report(
     or its unit has no leader; else await sign-off."""
     moment = clock.now()
     existing = {r.office_id: r for r in Route.objects.filter(report=report)}
-    targets = [(level, o) for level, o in offices.items() if o is not None]
+    # A receiving office's own report has reached its own level: no route to itself.
+    targets = [(lv, o) for lv, o in offices.items() if o is not None and o.pk != report.unit_id]
     new = [
         Route(
             report=report,

@@ -1,10 +1,11 @@
 from django.core.management.base import BaseCommand
 
-from fenghuo.org import demo
+from fenghuo import demo
+from fenghuo.org.demo import DEMO_PASSWORD
 
 
 class Command(BaseCommand):
-    help = "载入演示数据：虚构的示范省（单位、人员、角色、值班表）"
+    help = "载入演示数据：虚构的示范省（单位、人员、角色、值班表）和几份示例报告"
 
     def handle(self, *args, **options) -> None:
         counts = demo.seed()
@@ -13,5 +14,6 @@ class Command(BaseCommand):
             return
         self.stdout.write(
             f"已载入演示数据：{counts['units']} 个单位，{counts['people']} 名人员，"
-            f"{counts['shifts']} 个值班班次。演示账号密码均为 {demo.DEMO_PASSWORD}"
+            f"{counts['shifts']} 个值班班次，{counts['reports']} 份示例报告。"
+            f"演示账号密码均为 {DEMO_PASSWORD}"
         )
