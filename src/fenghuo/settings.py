@@ -73,6 +73,9 @@ INSTALLED_APPS = [
     "fenghuo.events",
     "fenghuo.intake",
     "fenghuo.escalation",
+    "fenghuo.alerts",
+    "fenghuo.response",
+    "fenghuo.release",
     "fenghuo.desk",
 ]
 
@@ -103,6 +106,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "fenghuo.context_processors.public_site",
             ],
         },
     },
@@ -233,6 +237,8 @@ FENGHUO_NOTIFY_MAIL_DOMAIN = os.environ.get("FENGHUO_NOTIFY_MAIL_DOMAIN", "fengh
 # SMS: {"provider": "http", "url": …, "template": {…}} or {"provider": "aliyun", …};
 # see notify/transports.py (Sms). JSON in FENGHUO_NOTIFY_SMS.
 FENGHUO_NOTIFY_SMS: dict = json.loads(os.environ.get("FENGHUO_NOTIFY_SMS", "{}"))
+# The public pages' name (no login: warnings, releases, feeds).
+FENGHUO_PUBLIC_SITE_NAME = os.environ.get("FENGHUO_PUBLIC_SITE_NAME", "示范省突发事件信息公开")
 # Where links in notifications point (e-mail, SMS, robots).
 FENGHUO_BASE_URL = os.environ.get("FENGHUO_BASE_URL", "http://127.0.0.1:8000")
 # Empty: no mail server configured, so e-mail is left out of the default chain below.

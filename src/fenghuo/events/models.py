@@ -222,6 +222,9 @@ class TimelineKind(models.TextChoices):
     NOTE = "note", "备注"
     VERIFICATION = "verification", "核实"
     CONSULTATION = "consultation", "会商"
+    WARNING = "warning", "预警"
+    RESPONSE = "response", "应急响应"
+    RELEASE = "release", "信息发布"
 
 
 class TimelineEntry(models.Model):

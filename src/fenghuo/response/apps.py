@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ResponseConfig(AppConfig):
+    name = "fenghuo.response"
+    label = "response"
+    verbose_name = "应急响应"
