@@ -218,6 +218,7 @@ FENGHUO_WORKER_LOOPS: dict[str, float] = {
     "fenghuo.notify.dispatch:deliver_due": 0.2,
     "fenghuo.escalation.deadlines:mark_overdue": 0.5,
     "fenghuo.escalation.deadlines:run_escalations": 0.5,
+    "fenghuo.response.tasks:mark_overdue_tasks": 1.0,
 }
 
 # Notifications (notify/): a person's external channels in order (in-app always comes

@@ -44,6 +44,7 @@ urlpatterns = [
     path("events/<int:pk>/merge/", event_views.event_merge, name="event-merge"),
     path("events/<int:pk>/split/", event_views.event_split, name="event-split"),
     path("escalation/", include("fenghuo.escalation.urls")),
+    path("response/", include("fenghuo.response.urls")),
     path(
         "reports/<int:pk>/attachments/", event_views.report_attachments, name="report-attachments"
     ),
