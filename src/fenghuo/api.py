@@ -25,6 +25,7 @@ api.add_router("/", criteria_router)
 api.add_router("/notify/", "fenghuo.notify.api.router")
 api.add_router("/", "fenghuo.escalation.api.router")
 api.add_router("/", "fenghuo.response.api.router")
+api.add_router("/", "fenghuo.release.api.router")
 
 
 @api.exception_handler(ValidationError)

@@ -49,6 +49,7 @@ urlpatterns = [
         "reports/<int:pk>/attachments/", event_views.report_attachments, name="report-attachments"
     ),
     path("attachments/<int:pk>/", event_views.attachment, name="attachment"),
+    path("", include("fenghuo.release.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),

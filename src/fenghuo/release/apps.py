@@ -5,3 +5,8 @@ class ReleaseConfig(AppConfig):
     name = "fenghuo.release"
     label = "release"
     verbose_name = "信息发布"
+
+    def ready(self) -> None:
+        from fenghuo.release.receivers import connect
+
+        connect()
