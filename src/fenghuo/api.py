@@ -24,6 +24,7 @@ api.add_router("/", "fenghuo.events.search_api.router")
 api.add_router("/", criteria_router)
 api.add_router("/notify/", "fenghuo.notify.api.router")
 api.add_router("/", "fenghuo.escalation.api.router")
+api.add_router("/", "fenghuo.alerts.api.router")
 api.add_router("/", "fenghuo.response.api.router")
 api.add_router("/", "fenghuo.release.api.router")
 

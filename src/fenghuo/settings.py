@@ -186,6 +186,7 @@ VENDOR_LIBRARIES = {
     "htmx": "htmx.org/dist",
     "echarts": "echarts/dist",
     "leaflet": "leaflet/dist",
+    "leaflet-geoman": "@geoman-io/leaflet-geoman-free/dist",
 }
 STATICFILES_DIRS += [
     (f"vendor/{name}", NODE_MODULES / sub)

@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from fenghuo import public
 from fenghuo.api import api
 from fenghuo.criteria import views as criteria_views
 from fenghuo.desk import views as desk_views
@@ -44,12 +45,16 @@ urlpatterns = [
     path("events/<int:pk>/merge/", event_views.event_merge, name="event-merge"),
     path("events/<int:pk>/split/", event_views.event_split, name="event-split"),
     path("escalation/", include("fenghuo.escalation.urls")),
+    path("alerts/", include("fenghuo.alerts.urls")),
+    path("public/", include("fenghuo.alerts.public_urls")),
     path("response/", include("fenghuo.response.urls")),
     path(
         "reports/<int:pk>/attachments/", event_views.report_attachments, name="report-attachments"
     ),
     path("attachments/<int:pk>/", event_views.attachment, name="attachment"),
     path("", include("fenghuo.release.urls")),
+    path("public/", public.index, name="public-index"),
+    path("public/feeds/", public.feeds, name="public-feeds"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
