@@ -27,6 +27,7 @@ api.add_router("/", "fenghuo.escalation.api.router")
 api.add_router("/", "fenghuo.alerts.api.router")
 api.add_router("/", "fenghuo.response.api.router")
 api.add_router("/", "fenghuo.release.api.router")
+api.add_router("/", "fenghuo.opinion.api.router")
 
 
 @api.exception_handler(ValidationError)

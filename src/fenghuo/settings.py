@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "fenghuo.alerts",
     "fenghuo.response",
     "fenghuo.release",
+    "fenghuo.opinion",
     "fenghuo.desk",
 ]
 
@@ -220,6 +221,7 @@ FENGHUO_WORKER_LOOPS: dict[str, float] = {
     "fenghuo.escalation.deadlines:mark_overdue": 0.5,
     "fenghuo.escalation.deadlines:run_escalations": 0.5,
     "fenghuo.response.tasks:mark_overdue_tasks": 1.0,
+    "fenghuo.opinion.feeds:poll_feeds": 5.0,
 }
 
 # Notifications (notify/): a person's external channels in order (in-app always comes

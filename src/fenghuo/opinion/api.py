@@ -1,0 +1,127 @@
+"""Opinion API (thin).
+
+- `POST /api/opinion/posts`: a JSON-lines body (one post per line, thousands per call).
+  Auth: a unit's bearer token (an integration of that unit) or the session of an analyst
+  or duty officer. Answer 200 with counts and per-line errors `[{line, errors}]`: a bad
+  line never refuses the others.
+- `POST /api/opinion/webhook/{slug}`: a connector's push, no session or token but the
+  header `X-Fenghuo-Signature: sha256=<hex HMAC-SHA256 of the body with the connector's
+  secret>`; 403 when it does not verify.
+- `GET|POST /api/opinion/schemes`, `PATCH /api/opinion/schemes/{id}`,
+  `POST /api/opinion/schemes/preview` (an expression against the most recent posts).
+"""
+
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Router, Schema, Status
+
+from fenghuo.opinion import selectors, services
+from fenghuo.opinion.models import Post, Scheme
+from fenghuo.org.auth import request_principal
+from fenghuo.org.models import Unit
+
+router = Router(tags=["舆情"])
+
+
+class IngestOut(Schema):
+    received: int
+    stored: int
+    duplicates: int
+    errors: list[dict]
+
+
+class SchemeIn(Schema):
+    name: str
+    expression: str
+    owner_unit_id: int
+
+
+class SchemePatch(Schema):
+    name: str | None = None
+    expression: str | None = None
+    is_active: bool | None = None
+
+
+class SchemeOut(Schema):
+    id: int
+    name: str
+    expression: str
+    owner_unit_id: int
+    owner_id: int | None
+    is_active: bool
+
+
+class PreviewIn(Schema):
+    expression: str
+    limit: int = 500
+
+
+class PostOut(Schema):
+    id: int
+    platform: str
+    post_id: str
+    author: str
+    text: str
+    url: str
+    published_at: datetime
+    dup_group: str
+
+
+class PreviewOut(Schema):
+    scanned: int
+    matched: list[PostOut]
+
+
+@router.post("/opinion/posts", response=IngestOut)
+def ingest_posts(request: HttpRequest) -> dict:
+    principal = request_principal(request)
+    services.require_ingest(principal)
+    result = services.ingest(
+        services.parse_jsonl(request.body), source=f"api:{principal.label}", actor=principal
+    )
+    return result.as_dict()
+
+
+@router.post("/opinion/webhook/{slug}", response=IngestOut, auth=None)
+def webhook(request: HttpRequest, slug: str) -> dict:
+    signature = request.headers.get("X-Fenghuo-Signature", "")
+    return services.webhook_ingest(slug, request.body, signature).as_dict()
+
+
+@router.get("/opinion/schemes", response=list[SchemeOut])
+def list_schemes(request: HttpRequest) -> list[Scheme]:
+    return list(selectors.schemes_visible(request_principal(request)))
+
+
+@router.post("/opinion/schemes", response={201: SchemeOut})
+def create_scheme(request: HttpRequest, payload: SchemeIn) -> Status:
+    unit = get_object_or_404(Unit, pk=payload.owner_unit_id)
+    scheme = services.scheme_create(
+        request_principal(request),
+        name=payload.name,
+        expression_text=payload.expression,
+        owner_unit=unit,
+    )
+    return Status(201, scheme)
+
+
+@router.post("/opinion/schemes/preview", response=PreviewOut)
+def preview(request: HttpRequest, payload: PreviewIn) -> dict:
+    principal = request_principal(request)
+    if not selectors.may_read_posts(principal):
+        raise PermissionDenied("只有舆情分析员和值班员可以查看帖子")
+    recent: list[Post] = list(selectors.recent_posts(principal, max(1, min(payload.limit, 5000))))
+    return {"scanned": len(recent), "matched": services.preview(payload.expression, recent)}
+
+
+@router.patch("/opinion/schemes/{scheme_id}", response=SchemeOut)
+def update_scheme(request: HttpRequest, scheme_id: int, payload: SchemePatch) -> Scheme:
+    principal = request_principal(request)
+    scheme = get_object_or_404(selectors.schemes_visible(principal), pk=scheme_id)
+    changes = payload.dict(exclude_none=True)
+    if "expression" in changes:
+        changes["expression_text"] = changes.pop("expression")
+    return services.scheme_update(principal, scheme, **changes)

@@ -1,0 +1,378 @@
+"""Every write of the opinion app: ingesting posts (all channels end in `ingest`), schemes.
+
+`ingest(posts, source=…)` takes dicts (one per post, the field names of `FIELDS`) or
+`Malformed` placeholders for lines a reader could not parse. Each item is a numbered line
+(from `first_line`); invalid lines are reported with their number and Chinese messages per
+field, valid ones are processed and stored in batches of `BATCH` (INSERT … ON CONFLICT DO
+NOTHING on (platform, post id)), so importing the same post twice stores it once. One
+audit entry is written per call, not per post.
+"""
+
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.dateparse import parse_datetime
+
+from fenghuo.core import clock
+from fenghuo.core.services import audit_change, audit_record, snapshot
+from fenghuo.opinion import expression, matching, pipeline
+from fenghuo.opinion.models import Platform, Post, Scheme, WebhookConnector
+from fenghuo.org.models import Person, Role, Unit
+from fenghuo.org.policy import Action, Facts, Principal, can
+
+BATCH = 1000
+PLATFORM_BY_NAME = {**{p.value: p.value for p in Platform}, **{p.label: p.value for p in Platform}}
+COUNTS = ("likes", "comments", "reposts", "views", "author_followers")
+FIELDS = (
+    "platform",
+    "post_id",
+    "text",
+    "published_at",
+    "author",
+    "author_followers",
+    "author_verified",
+    "url",
+    "division_code",
+    "likes",
+    "comments",
+    "reposts",
+    "views",
+    "repost_of",
+    "is_drill",
+)
+INGEST_ROLES = frozenset({Role.ANALYST, Role.DUTY_OFFICER})
+SCHEME_ROLES = frozenset({Role.ANALYST, Role.DUTY_OFFICER, Role.UNIT_LEADER})
+_TRUE = {"1", "true", "yes", "y", "是", "已认证", "t"}
+_FALSE = {"0", "false", "no", "n", "否", "未认证", "f", ""}
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """A line a reader could not turn into a dict (bad JSON, a broken row)."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class LineError:
+    line: int
+    errors: dict[str, list[str]]
+
+
+@dataclass
+class IngestResult:
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    errors: list[LineError] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "received": self.received,
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "errors": [{"line": e.line, "errors": e.errors} for e in self.errors],
+        }
+
+
+def _text(value: Any, name: str, limit: int, errors: dict, *, required: bool = False) -> str:
+    text = "" if value is None else str(value).strip()
+    if required and not text:
+        errors[name] = ["不能为空"]
+    elif len(text) > limit:
+        errors[name] = [f"不能超过 {limit} 个字符"]
+    return text
+
+
+def _count(value: Any, name: str, errors: dict) -> int:
+    if value in (None, ""):
+        return 0
+    try:
+        number = int(str(value).strip().replace(",", ""))
+    except ValueError:
+        errors[name] = ["应为不小于 0 的整数"]
+        return 0
+    if number < 0 or number > 2_147_483_647:
+        errors[name] = ["应为不小于 0 的整数"]
+        return 0
+    return number
+
+
+def _flag(value: Any, name: str, errors: dict) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = "" if value is None else str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text not in _FALSE:
+        errors[name] = ["应为 是 或 否"]
+    return False
+
+
+def _moment(value: Any, errors: dict, now: datetime) -> datetime:
+    if value in (None, ""):
+        return now
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        moment = parse_datetime(str(value).strip().replace("/", "-"))
+        if moment is None:
+            errors["published_at"] = ["时间格式应为 2026-11-23T09:10:00+08:00"]
+            return now
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=clock.now().tzinfo)
+    return moment
+
+
+def validate(item: dict[str, Any], *, source: str, now: datetime) -> Post:
+    """An unsaved Post from one line, or ValidationError with Chinese messages per field."""
+    errors: dict[str, list[str]] = {}
+    unknown = set(item) - set(FIELDS)
+    if unknown:
+        errors["__all__"] = [f"无法识别的字段：{'、'.join(sorted(map(str, unknown)))}"]
+    platform = PLATFORM_BY_NAME.get(str(item.get("platform") or "").strip())
+    if platform is None:
+        errors["platform"] = [f"平台应为 {'、'.join(p.label for p in Platform)} 之一"]
+    url = _text(item.get("url"), "url", 500, errors)
+    if url and not re.match(r"https?://", url):
+        errors["url"] = ["链接应以 http:// 或 https:// 开头"]
+    division = _text(item.get("division_code"), "division_code", 6, errors)
+    if division and not re.fullmatch(r"\d{6}", division):
+        errors["division_code"] = ["行政区划代码应为 6 位数字"]
+    post = Post(
+        platform=platform or "",
+        post_id=_text(item.get("post_id"), "post_id", 128, errors, required=True),
+        text=_text(item.get("text"), "text", 20000, errors, required=True),
+        published_at=_moment(item.get("published_at"), errors, now),
+        author=_text(item.get("author"), "author", 100, errors),
+        author_verified=_flag(item.get("author_verified"), "author_verified", errors),
+        url=url,
+        division_code=division,
+        repost_of=_text(item.get("repost_of"), "repost_of", 128, errors),
+        is_drill=_flag(item.get("is_drill"), "is_drill", errors),
+        source=source[:100],
+        received_at=now,
+        **{name: _count(item.get(name), name, errors) for name in COUNTS},
+    )
+    if errors:
+        raise ValidationError(errors)
+    return post
+
+
+def _batches(
+    posts: Iterable[dict[str, Any] | Malformed], first_line: int
+) -> Iterator[list[tuple[int, dict[str, Any] | Malformed]]]:
+    batch: list[tuple[int, dict[str, Any] | Malformed]] = []
+    for line, item in enumerate(posts, start=first_line):
+        batch.append((line, item))
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def ingest(
+    posts: Iterable[dict[str, Any] | Malformed],
+    *,
+    source: str,
+    actor: Any = None,
+    first_line: int = 1,
+) -> IngestResult:
+    """Validate, process and store posts; per-line errors, valid lines stored."""
+    result = IngestResult()
+    for batch in _batches(posts, first_line):
+        now = clock.now()
+        valid: list[Post] = []
+        for line, item in batch:
+            result.received += 1
+            if isinstance(item, Malformed):
+                result.errors.append(LineError(line, {"__all__": [item.message]}))
+                continue
+            if not isinstance(item, dict):
+                result.errors.append(LineError(line, {"__all__": ["每行应为一个 JSON 对象"]}))
+                continue
+            try:
+                valid.append(validate(item, source=source, now=now))
+            except ValidationError as exc:
+                result.errors.append(LineError(line, exc.message_dict))
+        if valid:
+            stored, duplicates = pipeline.run_batch(valid, now=now)
+            result.stored += stored
+            result.duplicates += duplicates
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="opinion.ingest",
+            object_type="opinion.Post",
+            object_id=source,
+            after={k: v for k, v in result.as_dict().items() if k != "errors"}
+            | {"errors": len(result.errors)},
+        )
+    return result
+
+
+def parse_jsonl(data: str | bytes) -> Iterator[dict[str, Any] | Malformed]:
+    """One item per line of a JSON-lines body (blank lines are kept as errors: they count)."""
+    if isinstance(data, bytes):
+        data = data.decode("utf-8-sig", errors="replace")
+    lines = data.splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    for raw in lines:
+        if not raw.strip():
+            yield Malformed("空行")
+            continue
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            yield Malformed(f"不是有效的 JSON：第 {exc.colno} 列，{exc.msg}")
+            continue
+        yield value if isinstance(value, dict) else Malformed("每行应为一个 JSON 对象")
+
+
+def require_ingest(principal: Principal) -> None:
+    """Posts may be pushed by an analyst or duty officer session, or any unit token (an
+    integration of that unit, e.g. its monitoring vendor's feeder)."""
+    if principal.token_id is not None or principal.is_superuser:
+        return
+    if not any(g.role in INGEST_ROLES for g in principal.grants):
+        raise PermissionDenied("只有舆情分析员、值班员或单位接口令牌可以推送帖子")
+
+
+# --- webhook connectors ------------------------------------------------------------------
+
+
+def _dig(payload: Any, path: str) -> Any:
+    for part in path.split("."):
+        if isinstance(payload, dict):
+            payload = payload.get(part)
+        elif isinstance(payload, list) and part.isdigit() and int(part) < len(payload):
+            payload = payload[int(part)]
+        else:
+            return None
+    return payload
+
+
+def webhook_signature(secret: str, body: bytes) -> str:
+    """`sha256=<hex HMAC-SHA256 of the body>`: what senders put in X-Fenghuo-Signature."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def map_payload(connector: WebhookConnector, item: Any) -> dict[str, Any] | Malformed:
+    if not isinstance(item, dict):
+        return Malformed("每条应为一个 JSON 对象")
+    post = {name: _dig(item, connector.mapping.get(name, name)) for name in FIELDS}
+    post["platform"] = post["platform"] or connector.platform
+    return {name: value for name, value in post.items() if value is not None}
+
+
+def webhook_ingest(slug: str, body: bytes, signature: str) -> IngestResult:
+    """A connector's push: verify the HMAC, map fields, ingest. Unknown slug or a bad
+    signature: PermissionDenied (the sender learns nothing about which)."""
+    connector = WebhookConnector.objects.filter(slug=slug, is_active=True).first()
+    if connector is None or not hmac.compare_digest(
+        webhook_signature(connector.secret, body), signature or ""
+    ):
+        raise PermissionDenied("签名无效")
+    try:
+        payload = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValidationError({"body": ["请求体不是有效的 JSON"]}) from exc
+    items = payload if isinstance(payload, list) else [payload]
+    return ingest(
+        (map_payload(connector, item) for item in items), source=f"webhook:{connector.slug}"
+    )
+
+
+# --- schemes -----------------------------------------------------------------------------
+
+
+def check_expression(source: str) -> expression.Node:
+    try:
+        return expression.parse(source)
+    except expression.ExpressionError as exc:
+        raise ValidationError({"expression": [str(exc)]}) from exc
+
+
+def _scheme_facts(scheme: Scheme) -> Facts:
+    return Facts(
+        owner_unit_id=scheme.owner_unit_id,
+        owner_unit_path=scheme.owner_unit.path,
+        author_id=scheme.owner_id,
+    )
+
+
+def _may_edit_in(principal: Principal, unit: Unit) -> bool:
+    if principal.is_superuser:
+        return True
+    return any(
+        g.role in SCHEME_ROLES and unit.path.startswith(g.unit_path) for g in principal.grants
+    )
+
+
+@transaction.atomic
+def scheme_create(
+    principal: Principal, *, name: str, expression_text: str, owner_unit: Unit
+) -> Scheme:
+    """A scheme of `owner_unit`, owned by the principal; the unit is theirs or below."""
+    if not _may_edit_in(principal, owner_unit):
+        raise PermissionDenied("无权为该单位建立监测方案")
+    errors: dict[str, list[str]] = {}
+    if not name.strip():
+        errors["name"] = ["不能为空"]
+    tree = None
+    try:
+        tree = check_expression(expression_text)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    now = clock.now()
+    scheme = Scheme.objects.create(
+        name=name.strip()[:100],
+        expression=expression.render(tree),
+        owner_unit=owner_unit,
+        owner=Person.objects.filter(pk=principal.person_id).first(),
+        created_at=now,
+        updated_at=now,
+    )
+    audit_change(principal, "opinion.scheme.create", scheme, after=snapshot(scheme))
+    return scheme
+
+
+@transaction.atomic
+def scheme_update(principal: Principal, scheme: Scheme, **changes: Any) -> Scheme:
+    """Change name, expression_text or is_active (the owner, or editors of its unit)."""
+    scheme = Scheme.objects.select_for_update().select_related("owner_unit").get(pk=scheme.pk)
+    facts = _scheme_facts(scheme)
+    if not (can(principal, Action.VIEW, facts) and _may_edit_in(principal, scheme.owner_unit)):
+        raise PermissionDenied("无权修改该监测方案")
+    before = snapshot(scheme)
+    if "name" in changes:
+        if not str(changes["name"]).strip():
+            raise ValidationError({"name": ["不能为空"]})
+        scheme.name = str(changes["name"]).strip()[:100]
+    if "expression_text" in changes:
+        scheme.expression = expression.render(check_expression(changes["expression_text"]))
+    if "is_active" in changes:
+        scheme.is_active = bool(changes["is_active"])
+    scheme.updated_at = clock.now()
+    scheme.save()
+    audit_change(principal, "opinion.scheme.update", scheme, before=before, after=snapshot(scheme))
+    return scheme
+
+
+def preview(expression_text: str, posts: Iterable[Post]) -> list[Post]:
+    """The posts (already read through the selectors) that the expression matches."""
+    check_expression(expression_text)
+    matcher = matching.compile_schemes([(0, expression_text)])
+    return [post for post in posts if matcher.match(post.normalized_text)]
