@@ -123,6 +123,19 @@ def _trees(depth: int = 3):
 
 
 @settings(max_examples=300, deadline=None)
+@given(_trees(), st.sets(WORDS, max_size=6))
+def test_the_compiled_predicate_agrees_with_the_tree(tree, found):
+    assert expression.predicate(tree)(found) == expression.evaluate(tree, found)
+
+
+def test_a_tree_too_deep_to_compile_still_evaluates():
+    tree = expression.Word("爆炸")
+    for _ in range(400):
+        tree = expression.Not(tree)
+    assert expression.predicate(tree)({"爆炸"}) is True  # 400 negations cancel out
+
+
+@settings(max_examples=300, deadline=None)
 @given(_trees())
 def test_parse_print_parse_is_stable(tree):
     text = expression.render(tree)

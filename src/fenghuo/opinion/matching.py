@@ -31,7 +31,7 @@ class Matcher:
     token: str
     automaton: Any  # ahocorasick.Automaton, or None when there are no words
     candidates: dict[str, tuple[int, ...]]  # positive word → scheme ids
-    trees: dict[int, expression.Node]
+    predicates: dict[int, Any]  # scheme id → compiled expression (expression.predicate)
 
     def found(self, text: str) -> set[str]:
         if self.automaton is None:
@@ -44,20 +44,20 @@ class Matcher:
         if not found:
             return []
         ids = {sid for word in found for sid in self.candidates.get(word, ())}
-        return sorted(sid for sid in ids if expression.evaluate(self.trees[sid], found))
+        return sorted(sid for sid in ids if self.predicates[sid](found))
 
 
 def compile_schemes(schemes: Iterable[tuple[int, str]], token: str = "") -> Matcher:
     """A matcher for (id, expression) pairs; unparsable expressions are skipped."""
     automaton = ahocorasick.Automaton()
     candidates: dict[str, list[int]] = {}
-    trees: dict[int, expression.Node] = {}
+    predicates: dict[int, Any] = {}
     for sid, source in schemes:
         try:
             tree = expression.parse(source)
         except expression.ExpressionError:
             continue  # saved through the services, so only a hand-edited row can fail
-        trees[sid] = tree
+        predicates[sid] = expression.predicate(tree)
         for word in expression.words(tree):
             automaton.add_word(word, word)
         for word in expression.positive_words(tree):
@@ -68,7 +68,7 @@ def compile_schemes(schemes: Iterable[tuple[int, str]], token: str = "") -> Matc
         token=token,
         automaton=automaton if len(automaton) else None,
         candidates={word: tuple(ids) for word, ids in candidates.items()},
-        trees=trees,
+        predicates=predicates,
     )
 
 
