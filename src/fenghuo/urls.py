@@ -48,6 +48,7 @@ urlpatterns = [
     path("alerts/", include("fenghuo.alerts.urls")),
     path("public/", include("fenghuo.alerts.public_urls")),
     path("response/", include("fenghuo.response.urls")),
+    path("opinion/", include("fenghuo.opinion.urls")),
     path(
         "reports/<int:pk>/attachments/", event_views.report_attachments, name="report-attachments"
     ),

@@ -1,17 +1,18 @@
-"""Opinion fixtures: a small tree with analysts, and a fresh near-duplicate index per test
-(the index is process state; each test's database starts empty)."""
+"""Opinion fixtures: a small tree with analysts, and fresh near-duplicate and topic indexes
+per test (the indexes are process state; each test's database starts empty)."""
 
 from types import SimpleNamespace
 
 import pytest
 
-from fenghuo.opinion import dedup
+from fenghuo.opinion import dedup, topics
 from fenghuo.org.models import AdminLevel, Role
 
 
 @pytest.fixture(autouse=True)
 def _fresh_dedup_index(monkeypatch):
     monkeypatch.setattr(dedup, "INDEX", dedup.Index())
+    monkeypatch.setattr(topics, "INDEX", topics.Index())
 
 
 @pytest.fixture

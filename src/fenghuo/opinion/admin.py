@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from fenghuo.core.admin import AuditedAdminMixin
-from fenghuo.opinion.models import Feed, Post, Scheme, WebhookConnector
+from fenghuo.opinion.models import Feed, Post, Scheme, WarningRule, WebhookConnector
 
 
 @admin.register(Scheme)
@@ -13,6 +13,23 @@ class SchemeAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request: object) -> bool:
         return False  # schemes are written through the API, which checks the expression
+
+
+@admin.register(WarningRule)
+class WarningRuleAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Per-scheme thresholds of opinion warnings: data, edited here (see rules.py)."""
+
+    list_display = [
+        "scheme",
+        "colour",
+        "min_posts",
+        "min_growth",
+        "min_negative_share",
+        "min_author_followers",
+        "is_active",
+    ]
+    list_filter = ["colour", "is_active"]
+    search_fields = ["scheme__name", "sensitive_words"]
 
 
 @admin.register(Feed)

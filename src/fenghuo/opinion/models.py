@@ -1,8 +1,9 @@
 """Public-opinion monitoring: posts from connectors and imports, monitoring schemes, feeds.
 
 Fenghuo does not crawl. A post arrives once per (platform, platform post id); importing it
-again is a no-op. Topics, heat and opinion warnings come later and will hang off posts and
-schemes by nullable foreign keys.
+again is a no-op. The pipeline gives each post a sentiment and a topic (`Topic`, clustered
+incrementally, with per-hour counters in `TopicBucket`); per-scheme `WarningRule` rows raise
+four-colour `OpinionWarning`s on topics.
 """
 
 from django.conf import settings
@@ -19,6 +20,12 @@ class Platform(models.TextChoices):
     VIDEO = "video", "短视频"
     APP = "app", "新闻客户端"
     OTHER = "other", "其他"
+
+
+class SentimentLabel(models.TextChoices):
+    NEGATIVE = "negative", "负面"
+    NEUTRAL = "neutral", "中性"
+    POSITIVE = "positive", "正面"
 
 
 class Post(models.Model):
@@ -43,6 +50,18 @@ class Post(models.Model):
     received_at = models.DateTimeField("接收时间")
     dup_group = models.CharField(
         "相似组", max_length=150, blank=True, help_text="组内第一条帖子的“平台:编号”"
+    )
+    sentiment = models.CharField(
+        "情感倾向", max_length=8, choices=SentimentLabel.choices, blank=True
+    )
+    sentiment_score = models.FloatField("情感得分", default=0.0, help_text="正面概率减负面概率")
+    topic = models.ForeignKey(
+        "Topic",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="posts",
+        verbose_name="话题",
     )
     schemes = models.ManyToManyField(
         "Scheme", through="PostMatch", related_name="posts", verbose_name="命中方案"
@@ -176,3 +195,179 @@ class WebhookConnector(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Stage(models.TextChoices):
+    LATENT = "latent", "潜伏"
+    FORMING = "forming", "形成"
+    BURSTING = "bursting", "爆发"
+    FADING = "fading", "消退"
+
+
+class Colour(models.TextChoices):
+    """Opinion warning colours, in rising order of severity."""
+
+    BLUE = "blue", "蓝色"
+    YELLOW = "yellow", "黄色"
+    ORANGE = "orange", "橙色"
+    RED = "red", "红色"
+
+
+COLOUR_RANK = {c.value: i for i, c in enumerate(Colour)}
+
+
+class Topic(models.Model):
+    """A cluster of posts about one matter (see `topics.py` for clustering, heat, stage)."""
+
+    title = models.CharField("标题", max_length=120)
+    keywords = models.JSONField("关键词", default=list, blank=True)
+    first_seen = models.DateTimeField("首次出现")
+    last_seen = models.DateTimeField("最近出现")
+    post_count = models.PositiveIntegerField("帖子数", default=0)
+    negative_count = models.PositiveIntegerField("负面帖子数", default=0)
+    negative_share = models.FloatField("负面占比", default=0.0)
+    interactions = models.PositiveBigIntegerField("互动量", default=0)
+    engagement = models.FloatField("加权互动量", default=0.0, help_text="见 topics.py 热度公式")
+    peak_posts = models.PositiveIntegerField("单时段最多帖子数", default=0)
+    heat = models.FloatField("热度", default=0.0)
+    stage = models.CharField("阶段", max_length=10, choices=Stage.choices, default=Stage.LATENT)
+    is_burst = models.BooleanField("正在突发", default=False)
+    division_code = models.CharField("行政区划代码", max_length=6, blank=True)
+    schemes = models.ManyToManyField(
+        Scheme, related_name="topics", blank=True, verbose_name="命中方案"
+    )
+    is_drill = models.BooleanField("演练", default=False)
+    clue_report = models.ForeignKey(
+        "events.Report",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="opinion_topics",
+        verbose_name="线索报告",
+    )
+    event = models.ForeignKey(
+        "events.Event",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="opinion_topics",
+        verbose_name="事件",
+    )
+    # Running centroid: token → summed TF-IDF weight, `centroid_posts` posts in the sum.
+    centroid = models.JSONField("质心", default=dict, blank=True)
+    centroid_posts = models.PositiveIntegerField(default=0)
+    divisions = models.JSONField("区划计数", default=dict, blank=True)
+    updated_at = models.DateTimeField("更新时间")
+
+    class Meta:
+        verbose_name = "话题"
+        verbose_name_plural = "话题"
+        indexes = [
+            models.Index(fields=["-last_seen"], name="opinion_topic_recent"),
+            models.Index(fields=["-heat"], name="opinion_topic_heat"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class TopicBucket(models.Model):
+    """Counters of one topic in one time bucket (`topics.BUCKET`, an hour)."""
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="buckets")
+    start = models.DateTimeField("开始时间")
+    posts = models.PositiveIntegerField("帖子数", default=0)
+    negative = models.PositiveIntegerField("负面帖子数", default=0)
+    interactions = models.PositiveBigIntegerField("互动量", default=0)
+
+    class Meta:
+        verbose_name = "话题时段计数"
+        verbose_name_plural = "话题时段计数"
+        ordering = ["topic", "start"]
+        constraints = [
+            models.UniqueConstraint(fields=["topic", "start"], name="opinion_bucket_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic_id} @ {self.start:%Y-%m-%d %H:%M}"
+
+
+class WarningRule(models.Model):
+    """One colour's thresholds for one scheme; every threshold that is set must hold.
+
+    Volume and growth are over the topic's last window (`topics.WINDOW`); growth is the
+    window's posts over the mean of the previous windows.
+    """
+
+    scheme = models.ForeignKey(
+        Scheme, on_delete=models.CASCADE, related_name="warning_rules", verbose_name="监测方案"
+    )
+    colour = models.CharField("预警级别", max_length=8, choices=Colour.choices)
+    min_posts = models.PositiveIntegerField("窗口内帖子数不少于", null=True, blank=True)
+    min_growth = models.FloatField("增长倍数不少于", null=True, blank=True)
+    min_negative_share = models.FloatField("负面占比不少于", null=True, blank=True)
+    sensitive_words = models.TextField(
+        "敏感词", blank=True, help_text="以空格或逗号分隔；话题帖子含其一即满足"
+    )
+    min_author_followers = models.PositiveIntegerField(
+        "有影响力作者粉丝数不少于", null=True, blank=True, help_text="或为认证作者"
+    )
+    is_active = models.BooleanField("启用", default=True)
+
+    class Meta:
+        verbose_name = "舆情预警阈值"
+        verbose_name_plural = "舆情预警阈值"
+        constraints = [
+            models.UniqueConstraint(fields=["scheme", "colour"], name="opinion_rule_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scheme} {self.get_colour_display()}"
+
+
+class WarningState(models.TextChoices):
+    RAISED = "raised", "已发出"
+    CONFIRMED = "confirmed", "已确认"
+    ADJUSTED = "adjusted", "已调整"
+    DISMISSED = "dismissed", "已排除"
+
+
+class OpinionWarning(models.Model):
+    scheme = models.ForeignKey(
+        Scheme, on_delete=models.CASCADE, related_name="warnings", verbose_name="监测方案"
+    )
+    topic = models.ForeignKey(
+        Topic, on_delete=models.CASCADE, related_name="warnings", verbose_name="话题"
+    )
+    colour = models.CharField("预警级别", max_length=8, choices=Colour.choices)
+    raised_colour = models.CharField("发出时级别", max_length=8, choices=Colour.choices)
+    reasons = models.JSONField("原因", default=list)
+    state = models.CharField(
+        "状态", max_length=10, choices=WarningState.choices, default=WarningState.RAISED
+    )
+    is_drill = models.BooleanField("演练", default=False)
+    raised_at = models.DateTimeField("发出时间")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="opinion_warnings_decided",
+        verbose_name="处理人",
+    )
+    decided_at = models.DateTimeField("处理时间", null=True, blank=True)
+    note = models.CharField("处理说明", max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = "舆情预警"
+        verbose_name_plural = "舆情预警"
+        constraints = [
+            # The same burst never raises twice: one warning per scheme, topic and colour.
+            models.UniqueConstraint(
+                fields=["scheme", "topic", "raised_colour"], name="opinion_warning_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["-raised_at"], name="opinion_warning_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.get_colour_display()}舆情预警：{self.topic}"

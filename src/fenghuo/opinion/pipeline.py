@@ -5,10 +5,13 @@ matched and grouped, so the stream of matching posts and the preview never show 
 half done, and there is no second pass over the table. The batch costs one query for the
 keys already stored, one for the scheme revision, one for the tree's dictionary key, one
 for the index sync, one INSERT … ON CONFLICT DO NOTHING of the posts, one SELECT of their
-ids and one INSERT of the matches. Sentiment and topics join here later.
+ids and one INSERT of the matches; then the topics (`topics`): one read of topics changed
+by others, one INSERT per new topic, and per batch a locked read, the bucket writes and one
+UPDATE of the touched topics; then the warning rules of their schemes (`rules`).
 
 Steps per post: normalise (`text.normalise`), segment (rjieba with the tree's names),
-match every active scheme (`matching`), near-duplicate and repost group (`dedup`).
+match every active scheme (`matching`), near-duplicate and repost group (`dedup`),
+sentiment (the shipped model, one matrix product per batch), topic (`topics.assign`).
 """
 
 from collections.abc import Sequence
@@ -18,8 +21,9 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Q
 
-from fenghuo.opinion import dedup, matching, text
+from fenghuo.opinion import dedup, matching, rules, text, topics
 from fenghuo.opinion.models import Post, PostMatch
+from fenghuo.opinion.sentiment import classify_many
 
 
 @dataclass
@@ -75,8 +79,13 @@ def run_batch(posts: Sequence[Post], *, now: datetime) -> tuple[int, int]:
         index.assign(items, parents)
     for post, item in zip(fresh, items, strict=True):
         post.dup_group = item.group
+    for post, sentiment in zip(
+        fresh, classify_many([p.normalized_text for p in fresh]), strict=True
+    ):
+        post.sentiment, post.sentiment_score = sentiment.label, round(sentiment.score, 4)
 
     with transaction.atomic():
+        plan = topics.assign(fresh, now)
         Post.objects.bulk_create(fresh, ignore_conflicts=True)
         # Only rows this call inserted: a concurrent import of the same post by another
         # process has its own received_at and source, and keeps its own matches.
@@ -95,6 +104,9 @@ def run_batch(posts: Sequence[Post], *, now: datetime) -> tuple[int, int]:
             ],
             ignore_conflicts=True,
         )
+        stored = [p for p in fresh if (p.platform, p.post_id) in ids]
+        touched = topics.record(stored, plan, {id(p.post): p.scheme_ids for p in prepared}, now)
+        rules.raise_warnings(touched, now)
     return len(ids), len(posts) - len(ids)
 
 

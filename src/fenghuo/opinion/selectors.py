@@ -1,17 +1,32 @@
 """Reads of the opinion app, through the access policy.
 
 Posts are open-source material: any analyst (舆情分析员) or duty officer (值班员) reads
-all of them, whatever their unit; other roles read none. Schemes belong to their owner's
-unit: `policy.visible_q` gives that unit and the units above it (and the owner).
+all of them, whatever their unit; other roles read none. Topics are made of posts and are
+read the same way. Schemes belong to their owner's unit: `policy.visible_q` gives that unit
+and the units above it (and the owner); an opinion warning is read with its scheme.
 """
 
-from django.db.models import QuerySet
+from datetime import datetime
+from typing import Any
 
-from fenghuo.opinion.models import Post, Scheme
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, F, Max, Q, QuerySet
+
+from fenghuo.opinion.models import (
+    OpinionWarning,
+    Platform,
+    Post,
+    PostMatch,
+    Scheme,
+    SentimentLabel,
+    Topic,
+)
 from fenghuo.org.models import Role
 from fenghuo.org.policy import Principal, visible_q
 
 POST_READERS = frozenset({Role.ANALYST, Role.DUTY_OFFICER})
+REPRESENTATIVE = 5
+TOP_AUTHORS = 10
 
 
 def may_read_posts(principal: Principal) -> bool:
@@ -31,3 +46,116 @@ def recent_posts(principal: Principal, limit: int) -> QuerySet[Post]:
 def schemes_visible(principal: Principal) -> QuerySet[Scheme]:
     q = visible_q(principal, owner="owner_unit", mark=None, author="owner")
     return Scheme.objects.filter(q).select_related("owner_unit", "owner")
+
+
+def matching_posts(
+    principal: Principal, scheme: Scheme | None = None, after_id: int = 0, limit: int = 50
+) -> QuerySet[Post]:
+    """The live stream: posts with id > `after_id` matching `scheme` (or any scheme the
+    principal sees), newest first, at most `limit` (1–500)."""
+    schemes = schemes_visible(principal)
+    if scheme is not None:
+        schemes = schemes.filter(pk=scheme.pk)
+    post_ids = PostMatch.objects.filter(scheme__in=schemes.values("pk")).values("post_id")
+    return (
+        posts_visible(principal)
+        .filter(pk__gt=after_id, pk__in=post_ids)
+        .order_by("-pk")[: max(1, min(limit, 500))]
+    )
+
+
+def topics_visible(principal: Principal) -> QuerySet[Topic]:
+    """Topics, hottest first (heat, then most recent)."""
+    if not may_read_posts(principal):
+        return Topic.objects.none()
+    return Topic.objects.order_by("-heat", "-last_seen", "-pk")
+
+
+def topic_detail(principal: Principal, topic: Topic) -> dict[str, Any]:
+    """What the topic page shows:
+
+    {"topic": Topic, "keywords": [str], "timeline": [{"start", "posts", "negative",
+    "interactions"}], "sentiment": {"negative": n, "neutral": n, "positive": n},
+    "platforms": [{"platform", "label", "posts"}], "authors": [{"author", "posts",
+    "followers", "verified"}], "representative": [Post], "schemes": [Scheme visible],
+    "warnings": [OpinionWarning visible]}.
+    """
+    if not topics_visible(principal).filter(pk=topic.pk).exists():
+        raise PermissionDenied("无权查看该话题")
+    posts = Post.objects.filter(topic=topic)
+    sentiment = {label.value: 0 for label in SentimentLabel}
+    for label, n in posts.values_list("sentiment").annotate(n=Count("pk")).order_by():
+        if label in sentiment:
+            sentiment[label] = n
+    labels = dict(Platform.choices)
+    platforms = [
+        {"platform": p, "label": labels.get(p, p), "posts": n}
+        for p, n in posts.values_list("platform").annotate(n=Count("pk")).order_by("-n", "platform")
+    ]
+    authors = [
+        {
+            "author": row["author"],
+            "posts": row["n"],
+            "followers": row["f"],
+            "verified": row["v"] > 0,
+        }
+        for row in posts.exclude(author="")
+        .values("author")
+        .annotate(
+            n=Count("pk"), f=Max("author_followers"), v=Count("pk", filter=Q(author_verified=True))
+        )
+        .order_by("-n", "-f", "author")[:TOP_AUTHORS]
+    ]
+    # The most engaging post of each near-duplicate group, so copies do not crowd the list.
+    representative: list[Post] = []
+    groups: set[str] = set()
+    for post in posts.annotate(engagement=F("likes") + F("comments") + F("reposts")).order_by(
+        "-engagement", "published_at", "pk"
+    )[:200]:
+        if post.dup_group in groups:
+            continue
+        groups.add(post.dup_group)
+        representative.append(post)
+        if len(representative) >= REPRESENTATIVE:
+            break
+    return {
+        "topic": topic,
+        "keywords": list(topic.keywords),
+        "timeline": list(
+            topic.buckets.order_by("start").values("start", "posts", "negative", "interactions")
+        ),
+        "sentiment": sentiment,
+        "platforms": platforms,
+        "authors": authors,
+        "representative": representative,
+        "schemes": list(schemes_visible(principal).filter(topics=topic)),
+        "warnings": list(opinion_warnings_visible(principal).filter(topic=topic)),
+    }
+
+
+def opinion_warnings_visible(principal: Principal) -> QuerySet[OpinionWarning]:
+    """Warnings of the schemes the principal sees, newest first."""
+    if not may_read_posts(principal):
+        return OpinionWarning.objects.none()
+    return (
+        OpinionWarning.objects.filter(scheme__in=schemes_visible(principal).values("pk"))
+        .select_related("scheme", "topic", "decided_by")
+        .order_by("-raised_at", "-pk")
+    )
+
+
+def division_counts(principal: Principal, since: datetime) -> list[dict[str, Any]]:
+    """Posts per division code published since `since`, for the map:
+    [{"division_code", "posts", "negative"}], most posts first; posts without a code left out."""
+    rows = (
+        posts_visible(principal)
+        .filter(published_at__gte=since)
+        .exclude(division_code="")
+        .values("division_code")
+        .annotate(
+            posts=Count("pk"),
+            negative=Count("pk", filter=Q(sentiment=SentimentLabel.NEGATIVE)),
+        )
+        .order_by("-posts", "division_code")
+    )
+    return list(rows)

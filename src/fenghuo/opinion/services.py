@@ -1,5 +1,8 @@
 """Every write of the opinion app: ingesting posts (all channels end in `ingest`), schemes.
 
+Also the analyst's decisions on opinion warnings (confirm / adjust / dismiss) and turning a
+topic into a clue (the intake hook), with the receivers that link the resulting event back.
+
 `ingest(posts, source=…)` takes dicts (one per post, the field names of `FIELDS`) or
 `Malformed` placeholders for lines a reader could not parse. Each item is a numbered line
 (from `first_line`); invalid lines are reported with their number and Chinese messages per
@@ -14,7 +17,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -23,8 +26,20 @@ from django.utils.dateparse import parse_datetime
 
 from fenghuo.core import clock
 from fenghuo.core.services import audit_change, audit_record, snapshot
-from fenghuo.opinion import expression, matching, pipeline
-from fenghuo.opinion.models import Platform, Post, Scheme, WebhookConnector
+from fenghuo.events import services as event_services
+from fenghuo.events.models import Event, Report
+from fenghuo.intake.services import report_from_clue
+from fenghuo.opinion import expression, matching, pipeline, rules, selectors
+from fenghuo.opinion.models import (
+    Colour,
+    OpinionWarning,
+    Platform,
+    Post,
+    Scheme,
+    Topic,
+    WarningState,
+    WebhookConnector,
+)
 from fenghuo.org.models import Person, Role, Unit
 from fenghuo.org.policy import Action, Facts, Principal, can
 
@@ -376,3 +391,154 @@ def preview(expression_text: str, posts: Iterable[Post]) -> list[Post]:
     check_expression(expression_text)
     matcher = matching.compile_schemes([(0, expression_text)])
     return [post for post in posts if matcher.match(post.normalized_text)]
+
+
+# --- opinion warnings --------------------------------------------------------------------
+
+DECIDERS = frozenset({Role.ANALYST, Role.DUTY_OFFICER})
+
+
+def _decide(
+    principal: Principal,
+    warning: OpinionWarning,
+    state: str,
+    note: str,
+    action: str,
+    colour: str = "",
+) -> OpinionWarning:
+    if not (principal.is_superuser or any(g.role in DECIDERS for g in principal.grants)):
+        raise PermissionDenied("只有舆情分析员和值班员可以处理舆情预警")
+    visible = selectors.opinion_warnings_visible(principal).filter(pk=warning.pk)
+    if not visible.exists():
+        raise PermissionDenied("无权处理该舆情预警")
+    warning = OpinionWarning.objects.select_for_update().get(pk=warning.pk)
+    if warning.state == WarningState.DISMISSED:
+        raise ValidationError({"state": ["该预警已排除，不能再处理"]})
+    if colour == warning.colour:
+        raise ValidationError({"colour": ["与当前级别相同"]})
+    before = snapshot(warning)
+    warning.state = state
+    warning.colour = colour or warning.colour
+    warning.note = (note or "").strip()[:500]
+    warning.decided_by = Person.objects.filter(pk=principal.person_id).first()
+    warning.decided_at = clock.now()
+    warning.save()
+    audit_change(principal, action, warning, before=before, after=snapshot(warning))
+    return warning
+
+
+@transaction.atomic
+def warning_confirm(
+    principal: Principal, warning: OpinionWarning, note: str = ""
+) -> OpinionWarning:
+    return _decide(principal, warning, WarningState.CONFIRMED, note, "opinion.warning.confirm")
+
+
+@transaction.atomic
+def warning_dismiss(
+    principal: Principal, warning: OpinionWarning, note: str = ""
+) -> OpinionWarning:
+    return _decide(principal, warning, WarningState.DISMISSED, note, "opinion.warning.dismiss")
+
+
+@transaction.atomic
+def warning_adjust(
+    principal: Principal, warning: OpinionWarning, colour: str, note: str = ""
+) -> OpinionWarning:
+    """Change the colour; the scheme owner unit is told again under the new colour's key."""
+    if colour not in Colour.values:
+        raise ValidationError({"colour": [f"预警级别应为 {'、'.join(Colour.labels)} 之一"]})
+    warning = _decide(
+        principal, warning, WarningState.ADJUSTED, note, "opinion.warning.adjust", colour
+    )
+    rules.notify(warning)
+    return warning
+
+
+# --- topic → clue ------------------------------------------------------------------------
+
+VERIFY_WITHIN = timedelta(hours=2)
+
+
+def local_unit(division_code: str) -> Unit | None:
+    """The unit of a division: its receiving office if it has one, else its top unit."""
+    if not division_code:
+        return None
+    return (
+        Unit.objects.filter(division_code=division_code, is_active=True)
+        .order_by("-is_receiving_office", "depth", "pk")
+        .first()
+    )
+
+
+def _clue_text(topic: Topic) -> str:
+    lines = [
+        topic.title,
+        f"网络舆情话题：帖子 {topic.post_count} 条，负面占比 {topic.negative_share:.0%}，"
+        f"热度 {topic.heat:g}，阶段 {topic.get_stage_display()}。",
+    ]
+    if topic.keywords:
+        lines.append(f"关键词：{'、'.join(topic.keywords)}")
+    for post in topic.posts.order_by("-reposts", "-likes", "pk")[:3]:
+        lines.append(f"· {post.author or '匿名'}：{post.text[:200]}")
+    return "\n".join(lines)
+
+
+@transaction.atomic
+def topic_to_clue(
+    principal: Principal, topic: Topic, *, clue_text: str = ""
+) -> event_services.FilingResult:
+    """Turn a topic into a clue for the local unit of its division (an unverified draft
+    report, `intake.services.report_from_clue`). When a duty officer confirms the draft,
+    the event links back to the topic and the local unit is asked to verify it."""
+    if not selectors.topics_visible(principal).filter(pk=topic.pk).exists():
+        raise PermissionDenied("无权查看该话题")
+    topic = Topic.objects.select_for_update().get(pk=topic.pk)
+    if topic.clue_report_id is not None:
+        raise ValidationError({"topic": ["该话题已转为线索"]})
+    unit = local_unit(topic.division_code)
+    if unit is None:
+        raise ValidationError({"division_code": ["无法根据话题的行政区划确定属地单位"]})
+    source = topic.posts.exclude(url="").order_by("published_at", "pk").first()
+    result = report_from_clue(
+        principal,
+        unit=unit,
+        clue_text=(clue_text or "").strip() or _clue_text(topic),
+        source_url=source.url if source else "",
+        data={"division_code": topic.division_code},
+    )
+    before = snapshot(topic)
+    topic.clue_report = result.report
+    topic.save(update_fields=["clue_report"])
+    audit_change(principal, "opinion.topic.clue", topic, before=before, after=snapshot(topic))
+    return result
+
+
+def on_report_submitted(
+    sender: Any, report: Report, event: Event, principal: Principal, **kwargs: Any
+) -> None:
+    """A topic's clue entered an event: link the topic and ask the local unit to verify."""
+    topic = Topic.objects.select_for_update().filter(clue_report=report, event=None).first()
+    if topic is None:
+        return
+    topic.event = event
+    topic.save(update_fields=["event"])
+    try:
+        # A savepoint: a confirmer not allowed to ask that unit must not undo the confirm.
+        with transaction.atomic():
+            event_services.request_verification(
+                principal,
+                event=event,
+                assignee_unit=report.unit,
+                question=f"请核实网络舆情：{topic.title}",
+                due_at=clock.now() + VERIFY_WITHIN,
+                report=report,
+            )
+    except PermissionDenied:
+        return
+
+
+def on_events_merged(
+    sender: Any, source: Event, target: Event, principal: Principal, **kwargs: Any
+) -> None:
+    Topic.objects.filter(event=source).update(event=target)

@@ -1,0 +1,418 @@
+"""Topics: incremental clustering, keywords, heat, lifecycle stage and bursts.
+
+Clustering. A post's vector is TF-IDF over its tokens (IDF from jieba's shipped table;
+stop words, single characters and numbers out; place names, i.e. rare words ending in an
+administrative suffix such as 市 or 镇, weighted `PLACE_BOOST` times), L2-normalised.
+Each topic keeps a running centroid (the sum of its posts' vectors, cut to its
+`TOP_TERMS` heaviest terms). A new post joins the topic of its near-duplicate group if
+the group has one; otherwise the topic whose centroid is most similar (cosine ≥
+`THRESHOLD`) among the topics seen in the last `ACTIVE` (found through an inverted index
+term → topics); otherwise it opens a new topic. Nothing is ever re-clustered. Drill posts
+only join drill topics. The index is per process and reads
+the topics other processes changed before each batch (`Index.sync`).
+
+Counters per topic and time bucket (`TopicBucket`, `BUCKET` wide, by publication time) are
+incremented for the posts a batch stored; the figures below are recomputed for the topics
+the batch touched, from the buckets of the last `BASELINE` + 1 windows.
+
+    c  = posts in the current window (the `WINDOW` up to now)
+    μ, σ = mean and standard deviation of posts per window over the up to `BASELINE`
+           previous windows since the topic appeared (0 when there are none)
+    growth = c / max(μ, 1)
+
+    heat = 10 · ln(1 + E) · (1 + min(3, max(0, c − μ) / (μ + 1)))
+      E = Σ over the topic's posts of a · (1 + likes + 2·comments + 3·reposts + views/100)
+      a = 1 + log10(1 + followers) / 2 + 0.5 if the author is verified   (author weight)
+
+    burst: c ≥ MIN_BURST and c > μ + K · max(σ, √μ, 1)   (√μ: the Poisson floor, so a quiet
+           topic's baseline of 0 or 1 post does not make every post a burst)
+
+    stage: 爆发 on a burst; 潜伏 while the topic has fewer than FORMING posts; 形成 while
+           c > 0, c ≥ μ and c ≥ half the topic's peak window; 消退 otherwise.
+
+A topic's stage changes only when a batch touches it: a topic nobody posts about keeps its
+last stage (the pages read `last_seen` beside it).
+"""
+
+import math
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from django.db.models import Q
+from jieba.analyse.tfidf import DEFAULT_IDF, IDFLoader
+
+from fenghuo.opinion.models import Post, SentimentLabel, Stage, Topic, TopicBucket
+
+THRESHOLD = 0.5
+ACTIVE = timedelta(days=3)
+BUCKET = timedelta(minutes=10)
+WINDOW = timedelta(hours=1)
+BASELINE = 24
+K = 3.0
+MIN_BURST = 5
+FORMING = 5
+TOP_TERMS = 60
+KEYWORDS = 8
+PLACE_BOOST = 2.0
+ADMIN_SUFFIXES = frozenset("省市县区镇乡村")
+PLACE_MIN_IDF = 8.5  # the name before the suffix must be rarer than everyday words
+CANDIDATE_TERMS = 8  # a post looks up topics through its heaviest terms only
+_STOP_TEXT = """
+    的 了 是 在 和 有 也 都 就 不 人 我 你 他 她 它 们 这 那 一个 没有 我们 你们 他们 大家
+    这个 那个 这里 那里 这样 那样 什么 怎么 为什么 还是 已经 正在 现在 今天 昨天 刚才 听说
+    据说 网友 网传 表示 称 视频 图片 转发 评论 微博 回复 真的 希望 感觉 觉得 可能 应该 因为
+    所以 但是 而且 如果 然后 自己 一下 一些 这些 那些 还有 没有 不是 就是 还是 可以 知道
+    发生 目前 相关 有关 进行 情况 问题 消息 记者 报道 附近 大量 很多 非常 十分 特别 一直
+    """
+STOP_WORDS = frozenset(_STOP_TEXT.split())
+
+
+@lru_cache(maxsize=1)
+def _idf() -> tuple[dict[str, float], float]:
+    loader = IDFLoader(DEFAULT_IDF)
+    return loader.idf_freq, loader.median_idf
+
+
+def _term(word: str) -> bool:
+    return len(word) >= 2 and word not in STOP_WORDS and not word.replace(".", "").isdigit()
+
+
+def _places(tokens: Sequence[str]) -> list[str]:
+    """Tokens with a following administrative suffix joined back ("南岭", "镇" → "南岭镇")."""
+    joined: list[str] = []
+    for word in tokens:
+        if word in ADMIN_SUFFIXES and joined and len(joined[-1]) >= 2:
+            joined[-1] += word
+        else:
+            joined.append(word)
+    return joined
+
+
+def _place(word: str, idf: dict[str, float], median: float) -> bool:
+    """A rare name with an administrative suffix (临江市, 南岭镇), not 小区 or 评论区."""
+    return (
+        len(word) >= 3
+        and word[-1] in ADMIN_SUFFIXES
+        and idf.get(word[:-1], median) >= PLACE_MIN_IDF
+    )
+
+
+def vector(tokens: Sequence[str]) -> dict[str, float]:
+    """L2-normalised TF-IDF of a post's tokens; place names weigh `PLACE_BOOST` times more,
+    so the same kind of event in two places makes two topics."""
+    idf, median = _idf()
+    counts = Counter(word for word in _places(tokens) if _term(word))
+    weights = {
+        word: n * idf.get(word, median) * (PLACE_BOOST if _place(word, idf, median) else 1.0)
+        for word, n in counts.items()
+    }
+    norm = math.sqrt(sum(w * w for w in weights.values()))
+    return {word: w / norm for word, w in weights.items()} if norm else {}
+
+
+def _top(weights: dict[str, float], n: int) -> dict[str, float]:
+    if len(weights) <= n:
+        return weights
+    return dict(sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:n])
+
+
+def keywords(centroid: dict[str, float]) -> list[str]:
+    return list(_top(centroid, KEYWORDS))
+
+
+@dataclass
+class Entry:
+    centroid: dict[str, float]  # running sum
+    norm: float
+    last_seen: datetime
+    is_drill: bool
+
+
+class Index:
+    """The active topics' centroids of this process, with an inverted index term → topics."""
+
+    def __init__(self) -> None:
+        self.entries: dict[int, Entry] = {}
+        self.postings: dict[str, set[int]] = {}
+        self.synced_at: datetime | None = None
+        self.lock = threading.Lock()
+
+    def put(self, pk: int, centroid: dict[str, float], last_seen: datetime, drill: bool) -> None:
+        old = self.entries.get(pk)
+        if old is not None:
+            for term in old.centroid:
+                self.postings.get(term, set()).discard(pk)
+        norm = math.sqrt(sum(w * w for w in centroid.values()))
+        self.entries[pk] = Entry(centroid, norm, last_seen, drill)
+        for term in centroid:
+            self.postings.setdefault(term, set()).add(pk)
+
+    def evict(self, before: datetime) -> None:
+        for pk in [pk for pk, e in self.entries.items() if e.last_seen < before]:
+            for term in self.entries.pop(pk).centroid:
+                self.postings.get(term, set()).discard(pk)
+
+    def sync(self, now: datetime) -> None:
+        """Take in the active topics changed since the last sync (by any process)."""
+        rows = Topic.objects.filter(last_seen__gte=now - ACTIVE)
+        if self.synced_at is not None:
+            rows = rows.filter(updated_at__gte=self.synced_at)
+        for pk, centroid, last_seen, drill in rows.values_list(
+            "pk", "centroid", "last_seen", "is_drill"
+        ):
+            self.put(pk, centroid, last_seen, drill)
+        self.evict(now - ACTIVE)
+        self.synced_at = now
+
+    def best(self, vec: dict[str, float], drill: bool) -> tuple[int | None, float]:
+        terms = _top(vec, CANDIDATE_TERMS)
+        candidates = set().union(*(self.postings.get(term, ()) for term in terms)) if terms else ()
+        best, best_score = None, 0.0
+        for pk in candidates:
+            entry = self.entries[pk]
+            if entry.is_drill != drill or not entry.norm:
+                continue
+            score = sum(w * entry.centroid.get(t, 0.0) for t, w in vec.items()) / entry.norm
+            if score > best_score or (score == best_score and best is not None and pk < best):
+                best, best_score = pk, score
+        return best, best_score
+
+
+INDEX = Index()
+
+
+@dataclass
+class Figures:
+    """A touched topic's window figures, for the warning rules."""
+
+    window_posts: int
+    mean: float
+    growth: float
+    burst: bool
+
+
+@dataclass
+class Plan:
+    vectors: dict[int, dict[str, float]] = field(default_factory=dict)  # id(post) → vector
+    created: set[int] = field(default_factory=set)
+
+
+def _title(text: str) -> str:
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    for stop in "。！？!?":
+        first = first.split(stop)[0]
+    return first[:60] or text[:60]
+
+
+def assign(posts: Sequence[Post], now: datetime) -> Plan:
+    """Set `topic_id` on each unsaved post; new topics are inserted here."""
+    plan = Plan()
+    groups = {p.dup_group for p in posts if p.dup_group}
+    group_topics = dict(
+        Post.objects.filter(dup_group__in=groups, topic__isnull=False).values_list(
+            "dup_group", "topic_id"
+        )
+    )
+    with INDEX.lock:
+        INDEX.sync(now)
+        for post in posts:
+            vec = vector(post.tokens.split())
+            plan.vectors[id(post)] = vec
+            pk = group_topics.get(post.dup_group)
+            if pk is None:
+                best, score = INDEX.best(vec, post.is_drill)
+                pk = best if score >= THRESHOLD else None
+            if pk is None:
+                topic = Topic.objects.create(
+                    title=_title(post.text),
+                    first_seen=post.published_at,
+                    last_seen=post.published_at,
+                    is_drill=post.is_drill,
+                    division_code=post.division_code,
+                    updated_at=now,
+                )
+                pk = topic.pk
+                plan.created.add(pk)
+                INDEX.put(pk, {}, post.published_at, post.is_drill)
+            entry = INDEX.entries.get(pk)
+            if entry is not None:
+                # Later posts of the batch see this one in the centroid at once.
+                centroid = dict(entry.centroid)
+                for term, w in vec.items():
+                    centroid[term] = centroid.get(term, 0.0) + w
+                INDEX.put(pk, _top(centroid, TOP_TERMS), entry.last_seen, entry.is_drill)
+            post.topic_id = pk
+            if post.dup_group:
+                group_topics[post.dup_group] = pk
+    return plan
+
+
+def author_weight(followers: int, verified: bool) -> float:
+    return 1 + math.log10(1 + followers) / 2 + (0.5 if verified else 0.0)
+
+
+def engagement(post: Post) -> float:
+    return author_weight(post.author_followers, post.author_verified) * (
+        1 + post.likes + 2 * post.comments + 3 * post.reposts + post.views / 100
+    )
+
+
+def bucket_start(moment: datetime) -> datetime:
+    seconds = int(BUCKET.total_seconds())
+    epoch = int(moment.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % seconds, tz=moment.tzinfo)
+
+
+def figures(windows: list[int], current: int) -> tuple[float, float, bool]:
+    """(μ, σ, burst) of the current window's count against the previous windows' counts."""
+    mean = sum(windows) / len(windows) if windows else 0.0
+    std = math.sqrt(sum((n - mean) ** 2 for n in windows) / len(windows)) if windows else 0.0
+    burst = current >= MIN_BURST and current > mean + K * max(std, math.sqrt(mean), 1.0)
+    return mean, std, burst
+
+
+def stage(post_count: int, current: int, mean: float, peak: int, burst: bool) -> str:
+    if burst:
+        return Stage.BURSTING
+    if post_count < FORMING:
+        return Stage.LATENT
+    if current > 0 and current >= mean and current >= peak / 2:
+        return Stage.FORMING
+    return Stage.FADING
+
+
+def record(
+    posts: Sequence[Post], plan: Plan, scheme_ids: dict[int, list[int]], now: datetime
+) -> dict[int, Figures]:
+    """Count the stored posts into their topics and recompute the touched topics' figures.
+
+    `scheme_ids` maps id(post) to the schemes it matched. Runs inside the batch's
+    transaction; the touched topics are locked (in id order) so concurrent batches add up.
+    """
+    by_topic: dict[int, list[Post]] = {}
+    for post in posts:
+        by_topic.setdefault(post.topic_id, []).append(post)
+    if not by_topic:
+        return {}
+    topics = list(Topic.objects.select_for_update().filter(pk__in=by_topic).order_by("pk"))
+
+    increments: dict[tuple[int, datetime], list[int]] = {}
+    for pk, members in by_topic.items():
+        for post in members:
+            counts = increments.setdefault((pk, bucket_start(post.published_at)), [0, 0, 0])
+            counts[0] += 1
+            counts[1] += post.sentiment == SentimentLabel.NEGATIVE
+            counts[2] += post.likes + post.comments + post.reposts
+    q = Q(pk__in=[])
+    for pk, start in increments:
+        q |= Q(topic_id=pk, start=start)
+    existing = {(b.topic_id, b.start): b for b in TopicBucket.objects.filter(q)}
+    changed, fresh = [], []
+    for (pk, start), (n, negative, interactions) in increments.items():
+        bucket = existing.get((pk, start))
+        if bucket is None:
+            fresh.append(
+                TopicBucket(
+                    topic_id=pk, start=start, posts=n, negative=negative, interactions=interactions
+                )
+            )
+        else:
+            bucket.posts += n
+            bucket.negative += negative
+            bucket.interactions += interactions
+            changed.append(bucket)
+    TopicBucket.objects.bulk_update(changed, ["posts", "negative", "interactions"])
+    TopicBucket.objects.bulk_create(fresh)
+
+    horizon = now - WINDOW * (BASELINE + 1)
+    history: dict[int, list[tuple[datetime, int]]] = {}
+    for pk, start, n in TopicBucket.objects.filter(
+        topic_id__in=by_topic, start__gt=horizon - BUCKET
+    ).values_list("topic_id", "start", "posts"):
+        history.setdefault(pk, []).append((start, n))
+
+    result: dict[int, Figures] = {}
+    links = []
+    for topic in topics:
+        members = by_topic[topic.pk]
+        centroid = dict(topic.centroid)
+        divisions = Counter(topic.divisions)
+        for post in members:
+            for term, w in plan.vectors.get(id(post), {}).items():
+                centroid[term] = centroid.get(term, 0.0) + w
+            if post.division_code:
+                divisions[post.division_code] += 1
+            links.extend((topic.pk, sid) for sid in scheme_ids.get(id(post), ()))
+        topic.centroid = _top(centroid, TOP_TERMS)
+        topic.centroid_posts += len(members)
+        topic.keywords = keywords(topic.centroid)
+        topic.divisions = dict(divisions)
+        if divisions:
+            topic.division_code = max(divisions.items(), key=lambda kv: (kv[1], kv[0]))[0]
+        topic.post_count += len(members)
+        topic.negative_count += sum(p.sentiment == SentimentLabel.NEGATIVE for p in members)
+        topic.negative_share = topic.negative_count / topic.post_count
+        topic.interactions += sum(p.likes + p.comments + p.reposts for p in members)
+        topic.engagement += sum(engagement(p) for p in members)
+        topic.first_seen = min([topic.first_seen, *(p.published_at for p in members)])
+        topic.last_seen = max([topic.last_seen, *(p.published_at for p in members)])
+
+        current, windows = _windows(history.get(topic.pk, []), topic.first_seen, now)
+        mean, _, burst = figures(windows, current)
+        topic.peak_posts = max(topic.peak_posts, current)
+        topic.is_burst = burst
+        topic.stage = stage(topic.post_count, current, mean, topic.peak_posts, burst)
+        growth_boost = min(3.0, max(0.0, current - mean) / (mean + 1))
+        topic.heat = round(10 * math.log1p(topic.engagement) * (1 + growth_boost), 2)
+        topic.updated_at = now
+        result[topic.pk] = Figures(current, mean, current / max(mean, 1.0), burst)
+
+    Topic.objects.bulk_update(
+        topics,
+        [
+            "centroid",
+            "centroid_posts",
+            "keywords",
+            "divisions",
+            "division_code",
+            "post_count",
+            "negative_count",
+            "negative_share",
+            "interactions",
+            "engagement",
+            "first_seen",
+            "last_seen",
+            "peak_posts",
+            "is_burst",
+            "stage",
+            "heat",
+            "updated_at",
+        ],
+    )
+    if links:
+        through = Topic.schemes.through
+        through.objects.bulk_create(
+            [through(topic_id=t, scheme_id=s) for t, s in set(links)], ignore_conflicts=True
+        )
+    with INDEX.lock:
+        for topic in topics:
+            INDEX.put(topic.pk, topic.centroid, topic.last_seen, topic.is_drill)
+    return result
+
+
+def _windows(
+    buckets: list[tuple[datetime, int]], first_seen: datetime, now: datetime
+) -> tuple[int, list[int]]:
+    """Posts in the current window and in each full previous window since `first_seen`."""
+    current = sum(n for start, n in buckets if now - WINDOW < start + BUCKET and start <= now)
+    windows = []
+    for i in range(1, BASELINE + 1):
+        end = now - WINDOW * i
+        if end - WINDOW < bucket_start(first_seen):
+            break
+        windows.append(sum(n for start, n in buckets if end - WINDOW < start + BUCKET <= end))
+    return current, windows
