@@ -133,3 +133,32 @@ def test_selectors_enforce_access(world, scheme):
         "990100"
     )
     assert selectors.division_counts(reporter, moment - timedelta(hours=1)) == []
+
+
+def test_topics_warnings_and_clue_over_the_api(world, scheme, client):
+    moment = clock.now().replace(microsecond=0)
+    with clock.frozen_at(moment):
+        services.ingest(burst(moment, "a", 4), source="test")
+    warning, topic = OpinionWarning.objects.get(), Topic.objects.get()
+
+    client.force_login(world.city_reporter)
+    assert client.get("/api/opinion/topics").json() == []
+    assert client.get(f"/api/opinion/topics/{topic.pk}").status_code == 404
+    client.force_login(world.other_analyst)  # another city's analyst: not this scheme
+    assert client.get("/api/opinion/warnings").json() == []
+
+    client.force_login(world.city_analyst)
+    assert [t["id"] for t in client.get("/api/opinion/topics").json()] == [topic.pk]
+    assert client.get(f"/api/opinion/topics/{topic.pk}").json()["post_count"] == 4
+    assert [w["id"] for w in client.get("/api/opinion/warnings").json()] == [warning.pk]
+    decide = f"/api/opinion/warnings/{warning.pk}/decision"
+    bad = client.post(decide, {"action": "ignore"}, content_type="application/json")
+    assert bad.status_code == 422 and "action" in bad.json()["errors"]
+    adjusted = client.post(
+        decide, {"action": "adjust", "colour": "orange"}, content_type="application/json"
+    )
+    assert adjusted.status_code == 200 and adjusted.json()["colour"] == "orange"
+    clue = client.post(
+        f"/api/opinion/topics/{topic.pk}/clue", {"text": ""}, content_type="application/json"
+    )
+    assert clue.status_code == 201 and clue.json()["unit_id"] == world.city.pk

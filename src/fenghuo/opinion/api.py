@@ -13,7 +13,7 @@
 
 from datetime import datetime
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
@@ -125,3 +125,88 @@ def update_scheme(request: HttpRequest, scheme_id: int, payload: SchemePatch) ->
     if "expression" in changes:
         changes["expression_text"] = changes.pop("expression")
     return services.scheme_update(principal, scheme, **changes)
+
+
+class TopicOut(Schema):
+    id: int
+    title: str
+    keywords: list[str]
+    first_seen: datetime
+    last_seen: datetime
+    post_count: int
+    negative_share: float
+    heat: float
+    stage: str
+    is_burst: bool
+    division_code: str
+    event_id: int | None
+
+
+class WarningOut(Schema):
+    id: int
+    scheme_id: int
+    topic_id: int
+    colour: str
+    raised_colour: str
+    reasons: list[str]
+    state: str
+    raised_at: datetime
+    decided_at: datetime | None
+    note: str
+
+
+class DecisionIn(Schema):
+    action: str  # confirm / adjust / dismiss
+    colour: str | None = None
+    note: str = ""
+
+
+class ClueIn(Schema):
+    text: str = ""
+
+
+class ClueOut(Schema):
+    report_id: int
+    unit_id: int
+
+
+@router.get("/opinion/topics", response=list[TopicOut])
+def list_topics(request: HttpRequest, limit: int = 100) -> list:
+    return list(selectors.topics_visible(request_principal(request))[: max(1, min(limit, 500))])
+
+
+@router.get("/opinion/topics/{topic_id}", response=TopicOut)
+def topic(request: HttpRequest, topic_id: int):
+    return get_object_or_404(selectors.topics_visible(request_principal(request)), pk=topic_id)
+
+
+@router.post("/opinion/topics/{topic_id}/clue", response={201: ClueOut})
+def topic_clue(request: HttpRequest, topic_id: int, payload: ClueIn) -> Status:
+    """Turn the topic into a clue for the local unit of its division; confirming the
+    draft later asks that unit to verify it."""
+    principal = request_principal(request)
+    found = get_object_or_404(selectors.topics_visible(principal), pk=topic_id)
+    result = services.topic_to_clue(principal, found, clue_text=payload.text)
+    return Status(201, {"report_id": result.report.pk, "unit_id": result.report.unit_id})
+
+
+@router.get("/opinion/warnings", response=list[WarningOut])
+def list_warnings(request: HttpRequest, limit: int = 100) -> list:
+    principal = request_principal(request)
+    return list(selectors.opinion_warnings_visible(principal)[: max(1, min(limit, 500))])
+
+
+@router.post("/opinion/warnings/{warning_id}/decision", response=WarningOut)
+def decide_warning(request: HttpRequest, warning_id: int, payload: DecisionIn):
+    """An analyst confirms, adjusts (colour) or dismisses an opinion warning."""
+    principal = request_principal(request)
+    warning = get_object_or_404(selectors.opinion_warnings_visible(principal), pk=warning_id)
+    if payload.action == "confirm":
+        return services.warning_confirm(principal, warning, payload.note)
+    if payload.action == "dismiss":
+        return services.warning_dismiss(principal, warning, payload.note)
+    if payload.action == "adjust":
+        return services.warning_adjust(principal, warning, payload.colour or "", payload.note)
+    raise ValidationError(
+        {"action": ["处理方式应为 confirm（确认）、adjust（调整）或 dismiss（撤销）"]}
+    )
