@@ -47,6 +47,7 @@ class Sink:
     accepted_keys: Counter = field(default_factory=Counter)
     processed: list[str] = field(default_factory=list)  # first sight of each key, in order
     duplicates: int = 0
+    truncated: int = 0  # requests cut off mid-body (their sender died): not acted on
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def handle(self, req: Received) -> tuple[int, dict]:
@@ -158,7 +159,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve(b"")
 
     def do_POST(self) -> None:
-        self._serve(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+        declared = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(declared)
+        if len(body) < declared:
+            # The sender died mid-request (a SIGKILLed worker): a real receiver has nothing
+            # to act on and nobody to answer; the sender's retry brings the whole message.
+            with self.server.sink.lock:
+                self.server.sink.truncated += 1
+            self.close_connection = True
+            return
+        self._serve(body)
 
     def _serve(self, body: bytes) -> None:
         if self.server.sink.delay:
