@@ -162,3 +162,36 @@ def test_topics_warnings_and_clue_over_the_api(world, scheme, client):
         f"/api/opinion/topics/{topic.pk}/clue", {"text": ""}, content_type="application/json"
     )
     assert clue.status_code == 201 and clue.json()["unit_id"] == world.city.pk
+
+
+def test_warning_and_clue_actions_on_the_pages(world, scheme, client):
+    moment = clock.now().replace(microsecond=0)
+    with clock.frozen_at(moment):
+        services.ingest(burst(moment, "a", 4), source="test")
+    warning, topic = OpinionWarning.objects.get(), Topic.objects.get()
+
+    client.force_login(world.other_analyst)  # does not see this scheme's warnings
+    assert (
+        client.post(f"/opinion/warnings/{warning.pk}/decide/", {"action": "confirm"}).status_code
+        == 404
+    )
+    client.force_login(world.city_analyst)
+    page = client.get("/opinion/warnings/").content.decode()
+    assert f"/opinion/warnings/{warning.pk}/decide/" in page
+    client.post(
+        f"/opinion/warnings/{warning.pk}/decide/",
+        {"action": "adjust", "colour": "orange", "note": "涉及伤亡"},
+    )
+    warning.refresh_from_db()
+    assert (warning.colour, warning.state, warning.note) == ("orange", "adjusted", "涉及伤亡")
+    bad = client.post(f"/opinion/warnings/{warning.pk}/decide/", {"action": "x"}, follow=True)
+    assert "请选择确认、调整级别或排除" in bad.content.decode()
+
+    assert (
+        f"/opinion/topics/{topic.pk}/clue/"
+        in client.get(f"/opinion/topics/{topic.pk}/").content.decode()
+    )
+    done = client.post(f"/opinion/topics/{topic.pk}/clue/", follow=True).content.decode()
+    assert "已转为线索" in done
+    topic.refresh_from_db()
+    assert topic.clue_report is not None and topic.clue_report.unit == world.city

@@ -9,6 +9,7 @@ Reports: the daily and special .docx (`opinion.reports`).
 
 from datetime import timedelta
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -19,7 +20,14 @@ from django.views.decorators.http import require_POST
 from fenghuo.core import clock
 from fenghuo.documents.docx import DOCX_CONTENT_TYPE
 from fenghuo.opinion import reports, selectors, services
-from fenghuo.opinion.models import Post, Scheme, SentimentLabel, TopicBucket
+from fenghuo.opinion.models import (
+    Colour,
+    Post,
+    Scheme,
+    SentimentLabel,
+    TopicBucket,
+    WarningState,
+)
 from fenghuo.org.models import Unit
 from fenghuo.org.policy import Principal, principal_for
 from fenghuo.org.selectors import units_with_role
@@ -249,8 +257,60 @@ def warning_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "opinion/warnings.html",
-        {"nav": "opinion", "tab": "warnings", "warnings": warnings},
+        {
+            "nav": "opinion",
+            "tab": "warnings",
+            "warnings": warnings,
+            "colours": Colour.choices,
+            "open_states": (WarningState.RAISED, WarningState.CONFIRMED, WarningState.ADJUSTED),
+        },
     )
+
+
+@login_required
+@require_POST
+def warning_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    """确认 / 调整级别 / 排除 an opinion warning (the services check who may)."""
+    principal = _reader(request)
+    warning = selectors.opinion_warnings_visible(principal).filter(pk=pk).first()
+    if warning is None:
+        raise Http404("舆情预警不存在或无权访问")
+    action, note = request.POST.get("action", ""), request.POST.get("note", "").strip()
+    try:
+        if action == "confirm":
+            services.warning_confirm(principal, warning, note)
+        elif action == "dismiss":
+            services.warning_dismiss(principal, warning, note)
+        elif action == "adjust":
+            services.warning_adjust(principal, warning, request.POST.get("colour", ""), note)
+        else:
+            raise ValidationError({"action": ["请选择确认、调整级别或排除"]})
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, "；".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        messages.success(request, f"舆情预警已{warning.get_state_display()}。")
+    return redirect("opinion-warnings")
+
+
+@login_required
+@require_POST
+def topic_clue(request: HttpRequest, pk: int) -> HttpResponse:
+    """转为线索: a clue draft for the local unit; confirming it opens a verification task."""
+    principal = _reader(request)
+    topic = selectors.topics_visible(principal).filter(pk=pk).first()
+    if topic is None:
+        raise Http404("话题不存在或无权访问")
+    try:
+        result = services.topic_to_clue(
+            principal, topic, clue_text=request.POST.get("text", "").strip()
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, "；".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        messages.success(
+            request, f"已转为线索，报送{result.report.unit.name}，值班员确认后将请其核实。"
+        )
+    return redirect("opinion-topic", pk=topic.pk)
 
 
 # --- reports ------------------------------------------------------------------------------
