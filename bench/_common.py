@@ -292,6 +292,82 @@ def fenghuo_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "fenghuo"]
 
 
+def _fresh_database(folder: Path, bench: str) -> tuple[dict[str, str], str | None, str | None]:
+    """SQLite in `folder`, or a dedicated PostgreSQL database when DATABASE_URL says so:
+    (the environment for `fenghuo`, the admin URL and the database name to drop after)."""
+    env = {
+        **os.environ,
+        "FENGHUO_DATA_DIR": str(folder),
+        "DJANGO_SETTINGS_MODULE": "fenghuo.settings",
+    }
+    env.setdefault("FENGHUO_LOG_LEVEL", "WARNING")
+    if database_label() != "postgresql":
+        env.pop("DATABASE_URL", None)
+        return env, None, None
+    import psycopg
+    from psycopg import sql
+
+    admin_url = os.environ["DATABASE_URL"]
+    name = f"fenghuo_bench_{bench}_{os.getpid()}_{secrets.token_hex(3)}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    env["DATABASE_URL"] = urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
+    return env, admin_url, name
+
+
+def _drop_fresh_database(admin_url: str, name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def in_fresh_database(bench: str, call: str, *, timeout: int = 1800, what: str = "") -> dict:
+    """Run `call` (an expression over bench/<bench>.py, e.g. "measure(5000)") in a Django
+    process over a fresh, migrated database, and return the JSON it prints after
+    RESULT_MARKER. For benchmarks that time work inside Django rather than requests. The
+    database is dropped and the folder removed afterwards (BENCH_KEEP=1 keeps the folder)."""
+    folder = Path(tempfile.mkdtemp(prefix=f"fenghuo-bench-{bench}-"))
+    admin_url = name = None
+    try:
+        env, admin_url, name = _fresh_database(folder, bench)
+        progress(f"data folder {folder} ({database_label()})")
+        subprocess.run(
+            [*fenghuo_command(), "migrate", "--no-input", "--verbosity", "0"],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        function = call.split("(", 1)[0]
+        code = (
+            "import json, sys, django\n"
+            f"sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})\n"
+            "django.setup()\n"
+            f"from {bench} import {function}\n"
+            f"print({RESULT_MARKER!r} + json.dumps({call}))\n"
+        )
+        if what:
+            progress(what)
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=timeout
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{call} failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}")
+        for line in reversed(done.stdout.splitlines()):
+            if line.startswith(RESULT_MARKER):
+                return json.loads(line[len(RESULT_MARKER) :])
+        raise RuntimeError(f"{call} printed no result:\n{done.stderr[-3000:]}")
+    finally:
+        if name is not None:
+            _drop_fresh_database(admin_url, name)
+        if os.environ.get("BENCH_KEEP") != "1":
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 class ServerError(RuntimeError):
     pass
 

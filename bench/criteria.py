@@ -16,12 +16,8 @@ Django process times:
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,15 +26,12 @@ if str(BENCH_DIR) not in sys.path:
     sys.path.insert(0, str(BENCH_DIR))
 
 from _common import (  # noqa: E402
-    RESULT_MARKER,
     Row,
     database_label,
-    fenghuo_command,
+    in_fresh_database,
     percentile,
     print_table,
-    progress,
 )
-from merge import _database_environment, _drop_database  # noqa: E402
 
 NAME = "criteria"
 WARM = int(os.environ.get("BENCH_CRITERIA_WARM", "5000"))
@@ -97,39 +90,7 @@ def measure() -> dict:
 
 
 def _run_database() -> dict:
-    folder = Path(tempfile.mkdtemp(prefix="fenghuo-bench-criteria-"))
-    admin_url = name = None
-    try:
-        env, admin_url, name = _database_environment(folder)
-        progress(f"data folder {folder} ({database_label()})")
-        subprocess.run(
-            [*fenghuo_command(), "migrate", "--no-input", "--verbosity", "0"],
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-        code = (
-            "import json, sys, django\n"
-            f"sys.path.insert(0, {str(BENCH_DIR)!r})\n"
-            "django.setup()\n"
-            "from criteria import measure\n"
-            f"print({RESULT_MARKER!r} + json.dumps(measure()))\n"
-        )
-        done = subprocess.run(
-            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"measure failed:\n{done.stderr[-5000:]}")
-        for line in reversed(done.stdout.splitlines()):
-            if line.startswith(RESULT_MARKER):
-                return json.loads(line[len(RESULT_MARKER) :])
-        raise RuntimeError(f"measure printed no result:\n{done.stderr[-3000:]}")
-    finally:
-        if name is not None:
-            _drop_database(admin_url, name)
-        if os.environ.get("BENCH_KEEP") != "1":
-            shutil.rmtree(folder, ignore_errors=True)
+    return in_fresh_database("criteria", "measure()", timeout=600)
 
 
 def _row(measurement: str, seconds: list[float], anchor: Row | None = None) -> Row:

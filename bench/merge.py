@@ -37,33 +37,24 @@ Figures:
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import random
-import secrets
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 BENCH_DIR = Path(__file__).resolve().parent
 if str(BENCH_DIR) not in sys.path:
     sys.path.insert(0, str(BENCH_DIR))
 
 from _common import (  # noqa: E402
-    RESULT_MARKER,
     Row,
     database_label,
-    fenghuo_command,
+    in_fresh_database,
     percentile,
     print_table,
-    progress,
 )
 
 NAME = "merge"
@@ -1425,76 +1416,14 @@ def stream_database(seed: int = SEED) -> dict:
 # --------------------------------------------------------------------------- running
 
 
-def _database_environment(folder: Path) -> tuple[dict[str, str], str | None, str | None]:
-    """SQLite in `folder`, or a dedicated PostgreSQL database when DATABASE_URL says so."""
-    env = {
-        **os.environ,
-        "FENGHUO_DATA_DIR": str(folder),
-        "DJANGO_SETTINGS_MODULE": "fenghuo.settings",
-    }
-    env.setdefault("FENGHUO_LOG_LEVEL", "WARNING")
-    if database_label() != "postgresql":
-        env.pop("DATABASE_URL", None)
-        return env, None, None
-    import psycopg
-    from psycopg import sql
-
-    admin_url = os.environ["DATABASE_URL"]
-    name = f"fenghuo_bench_{NAME}_{os.getpid()}_{secrets.token_hex(3)}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    env["DATABASE_URL"] = urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
-    return env, admin_url, name
-
-
-def _drop_database(admin_url: str, name: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-
-
 def run_database(seed: int = SEED) -> dict:
     """A fresh database, `fenghuo migrate`, then `stream_database` in a Django process."""
-    folder = Path(tempfile.mkdtemp(prefix="fenghuo-bench-merge-"))
-    admin_url = name = None
-    try:
-        env, admin_url, name = _database_environment(folder)
-        progress(f"data folder {folder} ({database_label()})")
-        subprocess.run(
-            [*fenghuo_command(), "migrate", "--no-input", "--verbosity", "0"],
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-        code = (
-            "import json, sys, django\n"
-            f"sys.path.insert(0, {str(BENCH_DIR)!r})\n"
-            "django.setup()\n"
-            "from merge import stream_database\n"
-            f"print({RESULT_MARKER!r} + json.dumps(stream_database({seed})))\n"
-        )
-        progress("filing the reports through events.services.file_report")
-        done = subprocess.run(
-            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=1200
-        )
-        if done.returncode != 0:
-            raise RuntimeError(
-                f"stream_database failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
-            )
-        for line in reversed(done.stdout.splitlines()):
-            if line.startswith(RESULT_MARKER):
-                return json.loads(line[len(RESULT_MARKER) :])
-        raise RuntimeError(f"stream_database printed no result:\n{done.stderr[-3000:]}")
-    finally:
-        if name is not None:
-            _drop_database(admin_url, name)
-        if os.environ.get("BENCH_KEEP") != "1":
-            shutil.rmtree(folder, ignore_errors=True)
+    return in_fresh_database(
+        "merge",
+        f"stream_database({seed})",
+        timeout=1200,
+        what="filing the reports through events.services.file_report",
+    )
 
 
 def _ms(seconds: list[float], q: float) -> float | None:

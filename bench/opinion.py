@@ -13,14 +13,10 @@ most Python opinion tools segment with) and a bare bulk load of the raw posts (P
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import resource
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,14 +25,11 @@ if str(BENCH_DIR) not in sys.path:
     sys.path.insert(0, str(BENCH_DIR))
 
 from _common import (  # noqa: E402
-    RESULT_MARKER,
     Row,
     database_label,
-    fenghuo_command,  # noqa: E402
+    in_fresh_database,
     print_table,
-    progress,
 )
-from merge import _database_environment, _drop_database  # noqa: E402
 
 NAME = "opinion"
 GOAL = 0.4
@@ -156,40 +149,9 @@ def measure(n: int) -> dict:
 
 
 def run_database(n: int) -> dict:
-    folder = Path(tempfile.mkdtemp(prefix="fenghuo-bench-opinion-"))
-    admin_url = name = None
-    try:
-        env, admin_url, name = _database_environment(folder)
-        progress(f"data folder {folder} ({database_label()})")
-        subprocess.run(
-            [*fenghuo_command(), "migrate", "--no-input", "--verbosity", "0"],
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-        code = (
-            "import json, sys, django\n"
-            f"sys.path.insert(0, {str(BENCH_DIR)!r})\n"
-            "django.setup()\n"
-            "from opinion import measure\n"
-            f"print({RESULT_MARKER!r} + json.dumps(measure({n})))\n"
-        )
-        progress(f"{n} posts through the pipeline, {SCHEMES} schemes")
-        done = subprocess.run(
-            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=1800
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"measure failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}")
-        for line in reversed(done.stdout.splitlines()):
-            if line.startswith(RESULT_MARKER):
-                return json.loads(line[len(RESULT_MARKER) :])
-        raise RuntimeError(f"measure printed no result:\n{done.stderr[-3000:]}")
-    finally:
-        if name is not None:
-            _drop_database(admin_url, name)
-        if os.environ.get("BENCH_KEEP") != "1":
-            shutil.rmtree(folder, ignore_errors=True)
+    return in_fresh_database(
+        "opinion", f"measure({n})", what=f"{n} posts through the pipeline, {SCHEMES} schemes"
+    )
 
 
 def rows_of(result: dict) -> list[Row]:
