@@ -21,6 +21,7 @@ import re
 from datetime import datetime
 
 from django.db.models import Q
+from django.urls import reverse
 
 from fenghuo.notify.services import notify_people
 from fenghuo.opinion.models import (
@@ -147,14 +148,13 @@ def notify(warning: OpinionWarning) -> None:
         memberships__role__in=NOTIFIED_ROLES,
     ).distinct()
     colour = Colour(warning.colour).label
-    drill = "【演练】" if warning.is_drill else ""
-    notify_people(
+    notify_people(  # notify prefixes 【演练】 itself for drills
         people,
-        subject=f"{drill}{colour}舆情预警：{warning.topic.title}",
+        subject=f"{colour}舆情预警：{warning.topic.title}",
         body=f"监测方案「{scheme.name}」话题「{warning.topic.title}」："
         + "；".join(warning.reasons),
         key=f"opinion-warning:{warning.pk}:{warning.colour}",
-        link=f"/opinion/topics/{warning.topic_id}/",
+        link=reverse("opinion-topic", args=[warning.topic_id]),
         ref=f"opinion.OpinionWarning:{warning.pk}",
         urgent=warning.colour in (Colour.ORANGE, Colour.RED),
         is_drill=warning.is_drill,
