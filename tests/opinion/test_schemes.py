@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fenghuo.opinion import expression, services
+from fenghuo.opinion import expression, matching, services
 from fenghuo.opinion.models import Post, PostMatch
 from tests.opinion.conftest import post
 
@@ -126,6 +126,31 @@ def _trees(depth: int = 3):
 @given(_trees(), st.sets(WORDS, max_size=6))
 def test_the_compiled_predicate_agrees_with_the_tree(tree, found):
     assert expression.predicate(tree)(found) == expression.evaluate(tree, found)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_trees(), st.sets(WORDS, max_size=6), st.dictionaries(WORDS, st.integers(0, 9)))
+def test_a_matching_post_always_contains_a_required_word(tree, found, costs):
+    """The matcher indexes a scheme under required_words only: it must never miss a match."""
+    required = expression.required_words(tree, lambda word: costs.get(word, 1))
+    if expression.evaluate(tree, found) and required is not None:
+        assert required & found
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_trees(), min_size=1, max_size=12), st.lists(WORDS, max_size=8))
+def test_the_matcher_finds_exactly_the_schemes_brute_force_finds(trees, pieces):
+    valid = [t for t in trees if not expression.evaluate(t, frozenset())]
+    matcher = matching.compile_schemes(
+        (sid, expression.render(tree)) for sid, tree in enumerate(valid)
+    )
+    post = "，".join(pieces)
+    expected = [
+        sid
+        for sid, tree in enumerate(valid)
+        if expression.evaluate(tree, {w for w in expression.words(tree) if w in post})
+    ]
+    assert matcher.match(post) == expected
 
 
 def test_a_tree_too_deep_to_compile_still_evaluates():

@@ -203,6 +203,25 @@ def positive_words(node: Node, negated: bool = False) -> set[str]:
     return set().union(*(positive_words(item, negated) for item in node.items))
 
 
+def required_words(
+    node: Node, cost: Callable[[str], float], negated: bool = False
+) -> frozenset[str] | None:
+    """A set of words one of which every matching post contains, chosen cheap by `cost`
+    (the matcher indexes a scheme under it: under its rare region words rather than the
+    event words every scheme shares). None when no such set is found this way."""
+    if isinstance(node, Word):
+        return None if negated else frozenset((node.text,))
+    if isinstance(node, Not):
+        return required_words(node.item, cost, not negated)
+    parts = [required_words(item, cost, negated) for item in node.items]
+    if isinstance(node, And) != negated:  # all of them must hold: any one part will do
+        found = [part for part in parts if part is not None]
+        return min(found, key=lambda part: (sum(map(cost, part)), sorted(part))) if found else None
+    if any(part is None for part in parts):  # one of them must hold: need one of each
+        return None
+    return frozenset().union(*parts)
+
+
 def evaluate(node: Node, found: frozenset[str] | set[str]) -> bool:
     if isinstance(node, Word):
         return node.text in found

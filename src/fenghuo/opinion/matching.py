@@ -1,8 +1,12 @@
 """Matching posts against every active monitoring scheme at once.
 
 All words of all active schemes go into one Aho-Corasick automaton (pyahocorasick). One
-pass over a post's normalised text finds every word of every scheme; only schemes with one
-of their positive words found are then evaluated over the set of found words. A thousand
+pass over a post's normalised text finds every word of every scheme; only candidate schemes
+are then evaluated over the set of found words. A scheme is a candidate when a word of its
+index set is found: a set of words one of which every matching post must contain
+(`expression.required_words`), chosen among the scheme's AND-ed parts as the one whose words
+the fewest schemes share — `(临江市 OR 江口县) AND (爆炸 OR 泄漏)` is indexed under its
+places, not under the event words that every scheme of a province shares. A thousand
 schemes cost about as much as one: the pass is linear in the text, and evaluation touches
 only the few candidate schemes.
 
@@ -15,6 +19,7 @@ no stale cache because its token rolls back too.
 
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -52,15 +57,21 @@ def compile_schemes(schemes: Iterable[tuple[int, str]], token: str = "") -> Matc
     automaton = ahocorasick.Automaton()
     candidates: dict[str, list[int]] = {}
     predicates: dict[int, Any] = {}
+    trees: dict[int, expression.Node] = {}
+    shared: Counter[str] = Counter()
     for sid, source in schemes:
         try:
             tree = expression.parse(source)
         except expression.ExpressionError:
             continue  # saved through the services, so only a hand-edited row can fail
+        trees[sid] = tree
         predicates[sid] = expression.predicate(tree)
         for word in expression.words(tree):
             automaton.add_word(word, word)
-        for word in expression.positive_words(tree):
+        shared.update(expression.positive_words(tree))
+    for sid, tree in trees.items():
+        index = expression.required_words(tree, shared.__getitem__)
+        for word in index if index is not None else expression.positive_words(tree):
             candidates.setdefault(word, []).append(sid)
     if len(automaton):
         automaton.make_automaton()

@@ -118,8 +118,12 @@ class Scheme(models.Model):
 
 
 class PostMatch(models.Model):
-    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="matches")
-    scheme = models.ForeignKey(Scheme, on_delete=models.CASCADE, related_name="matches")
+    # No single-column indexes: the unique (post, scheme) and the (scheme, time) indexes
+    # serve every lookup, and each index is one more write per match row.
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="matches", db_index=False)
+    scheme = models.ForeignKey(
+        Scheme, on_delete=models.CASCADE, related_name="matches", db_index=False
+    )
     matched_at = models.DateTimeField("命中时间")
 
     class Meta:

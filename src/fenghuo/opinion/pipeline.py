@@ -21,7 +21,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.db.models import Q
 
-from fenghuo.opinion import dedup, matching, rules, text, topics
+from fenghuo.opinion import dedup, matching, rows, rules, text, topics
 from fenghuo.opinion.models import Post, PostMatch
 from fenghuo.opinion.sentiment import classify_many
 
@@ -86,15 +86,14 @@ def run_batch(posts: Sequence[Post], *, now: datetime) -> tuple[int, int]:
 
     with transaction.atomic():
         plan = topics.assign(fresh, now)
-        Post.objects.bulk_create(fresh, ignore_conflicts=True)
         # Only rows this call inserted: a concurrent import of the same post by another
-        # process has its own received_at and source, and keeps its own matches.
-        ids = {
-            (platform, post_id): pk
-            for platform, post_id, pk in Post.objects.filter(
+        # process keeps its own matches.
+        inserted = rows.insert_ignoring_conflicts(Post, fresh, returning=("platform", "post_id"))
+        if inserted is None:  # SQLite: one writer at a time, so these are this call's rows
+            inserted = Post.objects.filter(
                 received_at=now, source=fresh[0].source, post_id__in=[p.post_id for p in fresh]
-            ).values_list("platform", "post_id", "pk")
-        }
+            ).values_list("pk", "platform", "post_id")
+        ids = {(platform, post_id): pk for pk, platform, post_id in inserted}
         _insert_matches(
             [
                 (pk, sid)
@@ -111,18 +110,11 @@ def run_batch(posts: Sequence[Post], *, now: datetime) -> tuple[int, int]:
 
 
 def _insert_matches(pairs: list[tuple[int, int]], now: datetime) -> None:
-    """(post, scheme) match rows in one executemany: a post matches many schemes, and a
-    model instance per row cost more than the matching itself (bench/opinion)."""
-    if not pairs:
-        return
-    table = PostMatch._meta.db_table
+    """(post, scheme) match rows; a post matches many schemes."""
     at = connection.ops.adapt_datetimefield_value(now)
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {table} (post_id, scheme_id, matched_at) VALUES (%s, %s, %s) "  # noqa: S608 - table name from the model
-            "ON CONFLICT DO NOTHING",
-            [(post, scheme, at) for post, scheme in pairs],
-        )
+    rows.insert_values(
+        PostMatch, ["post", "scheme", "matched_at"], [(post, scheme, at) for post, scheme in pairs]
+    )
 
 
 def _parent_groups(parent_keys: list[str]) -> dict[str, str]:

@@ -77,5 +77,6 @@ def tokens(text: str, jieba: "rjieba.Jieba") -> list[str]:
     return [word for word in jieba.cut(text) if word.strip() and not _is_punct(word)]
 
 
+@lru_cache(maxsize=65_536)  # tokens repeat; the per-character check is not free
 def _is_punct(word: str) -> bool:
     return all(unicodedata.category(ch)[0] in "PZS" for ch in word)

@@ -42,9 +42,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from django.db.models import Q
 from jieba.analyse.tfidf import DEFAULT_IDF, IDFLoader
 
+from fenghuo.opinion import rows
 from fenghuo.opinion.models import Post, SentimentLabel, Stage, Topic, TopicBucket
 
 THRESHOLD = 0.5
@@ -146,10 +146,28 @@ class Index:
         if old is not None:
             for term in old.centroid:
                 self.postings.get(term, set()).discard(pk)
+        centroid = dict(centroid)  # the index's own: `grow` changes it in place
         norm = math.sqrt(sum(w * w for w in centroid.values()))
         self.entries[pk] = Entry(centroid, norm, last_seen, drill)
         for term in centroid:
             self.postings.setdefault(term, set()).add(pk)
+
+    def grow(self, pk: int, vec: dict[str, float]) -> None:
+        """Add a post's vector to a topic's centroid. It is cut back to `TOP_TERMS` only
+        when it has doubled: sorting it after every post cost more than the rest of the
+        assignment (bench/opinion); `record` cuts it at the end of the batch anyway."""
+        entry = self.entries[pk]
+        centroid = entry.centroid
+        for term, w in vec.items():
+            if term not in centroid:
+                self.postings.setdefault(term, set()).add(pk)
+                centroid[term] = w
+            else:
+                centroid[term] += w
+        if len(centroid) > 2 * TOP_TERMS:
+            self.put(pk, _top(centroid, TOP_TERMS), entry.last_seen, entry.is_drill)
+        else:
+            entry.norm = math.sqrt(sum(w * w for w in centroid.values()))
 
     def evict(self, before: datetime) -> None:
         for pk in [pk for pk, e in self.entries.items() if e.last_seen < before]:
@@ -208,15 +226,26 @@ def _title(text: str) -> str:
     return first[:60] or text[:60]
 
 
+def _group_topics(groups: set[str]) -> dict[str, int]:
+    """The topic of each near-duplicate group: its first post's, whose key names the group
+    (reading every member of a large group cost more than the rest of the step)."""
+    by_platform: dict[str, list[str]] = {}
+    for group in groups:
+        platform, _, post_id = group.partition(":")
+        by_platform.setdefault(platform, []).append(post_id)
+    found: dict[str, int] = {}
+    for platform, ids in by_platform.items():
+        for post_id, topic_id in Post.objects.filter(
+            platform=platform, post_id__in=ids, topic__isnull=False
+        ).values_list("post_id", "topic_id"):
+            found[f"{platform}:{post_id}"] = topic_id
+    return found
+
+
 def assign(posts: Sequence[Post], now: datetime) -> Plan:
     """Set `topic_id` on each unsaved post; new topics are inserted here."""
     plan = Plan()
-    groups = {p.dup_group for p in posts if p.dup_group}
-    group_topics = dict(
-        Post.objects.filter(dup_group__in=groups, topic__isnull=False).values_list(
-            "dup_group", "topic_id"
-        )
-    )
+    group_topics = _group_topics({p.dup_group for p in posts if p.dup_group})
     with INDEX.lock:
         INDEX.sync(now)
         for post in posts:
@@ -238,13 +267,8 @@ def assign(posts: Sequence[Post], now: datetime) -> Plan:
                 pk = topic.pk
                 plan.created.add(pk)
                 INDEX.put(pk, {}, post.published_at, post.is_drill)
-            entry = INDEX.entries.get(pk)
-            if entry is not None:
-                # Later posts of the batch see this one in the centroid at once.
-                centroid = dict(entry.centroid)
-                for term, w in vec.items():
-                    centroid[term] = centroid.get(term, 0.0) + w
-                INDEX.put(pk, _top(centroid, TOP_TERMS), entry.last_seen, entry.is_drill)
+            if pk in INDEX.entries:
+                INDEX.grow(pk, vec)  # later posts of the batch see this one at once
             post.topic_id = pk
             if post.dup_group:
                 group_topics[post.dup_group] = pk
@@ -307,10 +331,12 @@ def record(
             counts[0] += 1
             counts[1] += post.sentiment == SentimentLabel.NEGATIVE
             counts[2] += post.likes + post.comments + post.reposts
-    q = Q(pk__in=[])
-    for pk, start in increments:
-        q |= Q(topic_id=pk, start=start)
-    existing = {(b.topic_id, b.start): b for b in TopicBucket.objects.filter(q)}
+    # A superset (every listed topic × every listed start) is one cheap query; an OR of a
+    # condition per pair cost milliseconds to build.
+    candidates = TopicBucket.objects.filter(
+        topic_id__in=by_topic, start__in={start for _, start in increments}
+    )
+    existing = {(b.topic_id, b.start): b for b in candidates if (b.topic_id, b.start) in increments}
     changed, fresh = [], []
     for (pk, start), (n, negative, interactions) in increments.items():
         bucket = existing.get((pk, start))
@@ -325,7 +351,7 @@ def record(
             bucket.negative += negative
             bucket.interactions += interactions
             changed.append(bucket)
-    TopicBucket.objects.bulk_update(changed, ["posts", "negative", "interactions"])
+    rows.update_fields(TopicBucket, changed, ["posts", "negative", "interactions"])
     TopicBucket.objects.bulk_create(fresh)
 
     horizon = now - WINDOW * (BASELINE + 1)
@@ -371,7 +397,8 @@ def record(
         topic.updated_at = now
         result[topic.pk] = Figures(current, mean, current / max(mean, 1.0), burst)
 
-    Topic.objects.bulk_update(
+    rows.update_fields(
+        Topic,
         topics,
         [
             "centroid",
@@ -395,9 +422,10 @@ def record(
     )
     if links:
         through = Topic.schemes.through
-        through.objects.bulk_create(
-            [through(topic_id=t, scheme_id=s) for t, s in set(links)], ignore_conflicts=True
+        known = set(
+            through.objects.filter(topic_id__in=by_topic).values_list("topic_id", "scheme_id")
         )
+        rows.insert_values(through, ["topic", "scheme"], sorted(set(links) - known))
     with INDEX.lock:
         for topic in topics:
             INDEX.put(topic.pk, topic.centroid, topic.last_seen, topic.is_drill)

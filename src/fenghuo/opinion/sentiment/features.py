@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -129,8 +130,11 @@ def features(text: str) -> dict[str, float]:
         factor = 1.0
     for match in EMOTICON.finditer(text):
         add("EMO_" + match.group(1), 1.0)
-    compact = "".join(ch for ch in text if not ch.isspace())
-    for n in (2, 3):
-        for i in range(len(compact) - n + 1):
-            add("C_" + compact[i : i + n], 1.0)
+    compact = SPACE.sub("", text)
+    # Counted in C (Counter) rather than by add(): the n-grams are most of a post's
+    # features. "C_" cannot clash with a token, which is lower case.
+    grams = Counter(compact[i : i + 2] for i in range(len(compact) - 1))
+    grams.update(compact[i : i + 3] for i in range(len(compact) - 2))
+    for gram, count in grams.items():
+        out["C_" + gram] = float(count)
     return out

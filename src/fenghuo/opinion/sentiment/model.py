@@ -7,6 +7,7 @@ Pickle-free on purpose: the file holds only arrays of numbers and one string, lo
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import repeat
 from pathlib import Path
 from typing import NamedTuple
 
@@ -74,19 +75,19 @@ class Model:
 
 def vectorise(rows: Iterable[dict[str, float]], index: dict[str, int]) -> sparse.csr_matrix:
     """Sparse matrix of the given feature mappings, each row scaled to unit length."""
-    indptr = [0]
-    indices: list[int] = []
+    columns: list[int] = []
     values: list[float] = []
+    lengths: list[int] = []
     for row in rows:
-        for name, value in row.items():
-            column = index.get(name)
-            if column is not None:
-                indices.append(column)
-                values.append(value)
-        indptr.append(len(indices))
-    data = np.asarray(values, dtype=np.float64)
-    pointers = np.asarray(indptr)
-    rows_of = np.repeat(np.arange(len(pointers) - 1), np.diff(pointers))
-    norms = np.sqrt(np.bincount(rows_of, weights=data * data, minlength=len(pointers) - 1))
+        # map() looks the names up in C; -1 marks a name outside the vocabulary.
+        columns.extend(map(index.get, row, repeat(-1)))
+        values.extend(row.values())
+        lengths.append(len(row))
+    all_columns = np.fromiter(columns, dtype=np.int64, count=len(columns))
+    keep = all_columns >= 0
+    rows_of = np.repeat(np.arange(len(lengths)), lengths)[keep]
+    data = np.fromiter(values, dtype=np.float64, count=len(values))[keep]
+    norms = np.sqrt(np.bincount(rows_of, weights=data * data, minlength=len(lengths)))
     data /= np.where(norms > 0, norms, 1.0)[rows_of]
-    return sparse.csr_matrix((data, indices, pointers), shape=(len(pointers) - 1, len(index)))
+    pointers = np.concatenate(([0], np.cumsum(np.bincount(rows_of, minlength=len(lengths)))))
+    return sparse.csr_matrix((data, all_columns[keep], pointers), shape=(len(lengths), len(index)))
