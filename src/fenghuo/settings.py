@@ -222,6 +222,7 @@ FENGHUO_WORKER_LOOPS: dict[str, float] = {
     "fenghuo.escalation.deadlines:run_escalations": 0.5,
     "fenghuo.response.tasks:mark_overdue_tasks": 1.0,
     "fenghuo.opinion.feeds:poll_feeds": 5.0,
+    "fenghuo.opinion.topics:sweep_quiet": 60.0,
 }
 
 # Notifications (notify/): a person's external channels in order (in-app always comes

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from fenghuo.core import clock
-from fenghuo.opinion import services
+from fenghuo.opinion import services, topics
 from fenghuo.opinion.models import Post, Stage, Topic, TopicBucket
 
 from .conftest import post
@@ -204,6 +204,40 @@ def test_burst_stage_heat_and_buckets():
         )
     topic.refresh_from_db()
     assert topic.stage == Stage.FADING and not topic.is_burst
+
+
+def test_a_quiet_topic_fades_without_a_new_post():
+    moment = clock.now().replace(microsecond=0)
+    with clock.frozen_at(moment):
+        burst = [
+            post(
+                f"b{i}",
+                f"青山县山体滑坡，泥石冲下公路，道路中断{i}处",
+                published_at=(moment - timedelta(minutes=i)).isoformat(),
+            )
+            for i in range(12)
+        ]
+        services.ingest(burst, source="t")
+        assert topics.sweep_quiet() == 0  # just touched by a batch
+    topic = Topic.objects.get()
+    assert topic.is_burst and topic.stage == Stage.BURSTING
+    burst_heat = topic.heat
+
+    with clock.frozen_at(moment + timedelta(minutes=30)):
+        assert topics.sweep_quiet() == 1  # still within the hour: it stays bursting
+        assert topics.sweep_quiet() == 0  # refreshed a moment ago
+    topic.refresh_from_db()
+    assert topic.stage == Stage.BURSTING
+
+    with clock.frozen_at(moment + timedelta(hours=2)):
+        assert topics.sweep_quiet() == 1
+    topic.refresh_from_db()
+    assert topic.stage == Stage.FADING and not topic.is_burst
+    assert topic.heat < burst_heat  # the growth part of the heat is gone
+    assert topic.post_count == 12
+
+    with clock.frozen_at(moment + timedelta(hours=3)):
+        assert topics.sweep_quiet() == 0  # faded topics are left alone
 
 
 def test_few_posts_stay_latent():

@@ -30,20 +30,23 @@ the batch touched, from the buckets of the last `BASELINE` + 1 windows.
     stage: 爆发 on a burst; 潜伏 while the topic has fewer than FORMING posts; 形成 while
            c > 0, c ≥ μ and c ≥ half the topic's peak window; 消退 otherwise.
 
-A topic's stage changes only when a batch touches it: a topic nobody posts about keeps its
-last stage (the pages read `last_seen` beside it).
+A batch recomputes the figures of the topics it touches; the worker loop `sweep_quiet`
+recomputes those of forming or bursting topics no batch has touched for a bucket's width, so
+a topic nobody posts about any more fades (消退) and its burst ends on time.
 """
 
 import math
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+from django.db import transaction
 from jieba.analyse.tfidf import DEFAULT_IDF, IDFLoader
 
+from fenghuo.core import clock
 from fenghuo.opinion import rows
 from fenghuo.opinion.models import Post, SentimentLabel, Stage, Topic, TopicBucket
 
@@ -354,12 +357,7 @@ def record(
     rows.update_fields(TopicBucket, changed, ["posts", "negative", "interactions"])
     TopicBucket.objects.bulk_create(fresh)
 
-    horizon = now - WINDOW * (BASELINE + 1)
-    history: dict[int, list[tuple[datetime, int]]] = {}
-    for pk, start, n in TopicBucket.objects.filter(
-        topic_id__in=by_topic, start__gt=horizon - BUCKET
-    ).values_list("topic_id", "start", "posts"):
-        history.setdefault(pk, []).append((start, n))
+    history = _history(by_topic, now)
 
     result: dict[int, Figures] = {}
     links = []
@@ -387,15 +385,7 @@ def record(
         topic.first_seen = min([topic.first_seen, *(p.published_at for p in members)])
         topic.last_seen = max([topic.last_seen, *(p.published_at for p in members)])
 
-        current, windows = _windows(history.get(topic.pk, []), topic.first_seen, now)
-        mean, _, burst = figures(windows, current)
-        topic.peak_posts = max(topic.peak_posts, current)
-        topic.is_burst = burst
-        topic.stage = stage(topic.post_count, current, mean, topic.peak_posts, burst)
-        growth_boost = min(3.0, max(0.0, current - mean) / (mean + 1))
-        topic.heat = round(10 * math.log1p(topic.engagement) * (1 + growth_boost), 2)
-        topic.updated_at = now
-        result[topic.pk] = Figures(current, mean, current / max(mean, 1.0), burst)
+        result[topic.pk] = _refresh(topic, history.get(topic.pk, []), now)
 
     rows.update_fields(
         Topic,
@@ -430,6 +420,55 @@ def record(
         for topic in topics:
             INDEX.put(topic.pk, topic.centroid, topic.last_seen, topic.is_drill)
     return result
+
+
+def _history(topic_ids: Iterable[int], now: datetime) -> dict[int, list[tuple[datetime, int]]]:
+    """(bucket start, posts) of each topic over the windows its figures look at."""
+    horizon = now - WINDOW * (BASELINE + 1)
+    history: dict[int, list[tuple[datetime, int]]] = {}
+    for pk, start, n in TopicBucket.objects.filter(
+        topic_id__in=topic_ids, start__gt=horizon - BUCKET
+    ).values_list("topic_id", "start", "posts"):
+        history.setdefault(pk, []).append((start, n))
+    return history
+
+
+def _refresh(topic: Topic, history: list[tuple[datetime, int]], now: datetime) -> Figures:
+    """Recompute a topic's window figures, burst, stage and heat as of `now`."""
+    current, windows = _windows(history, topic.first_seen, now)
+    mean, _, burst = figures(windows, current)
+    topic.peak_posts = max(topic.peak_posts, current)
+    topic.is_burst = burst
+    topic.stage = stage(topic.post_count, current, mean, topic.peak_posts, burst)
+    growth_boost = min(3.0, max(0.0, current - mean) / (mean + 1))
+    topic.heat = round(10 * math.log1p(topic.engagement) * (1 + growth_boost), 2)
+    topic.updated_at = now
+    return Figures(current, mean, current / max(mean, 1.0), burst)
+
+
+SWEEP_BATCH = 200
+
+
+def sweep_quiet(batch: int = SWEEP_BATCH) -> int:
+    """A worker-loop step (`FENGHUO_WORKER_LOOPS`): forming or bursting topics that no batch
+    has touched for a bucket's width get their figures recomputed, so a topic nobody posts
+    about any more fades (消退) and its burst ends without waiting for a new post. Claimed
+    with row locks (SKIP LOCKED on PostgreSQL, so parallel workers share them); a second
+    run of the same step finds them fresh and does nothing. Returns how many it refreshed."""
+    now = clock.now()
+    with transaction.atomic():
+        quiet = list(
+            Topic.objects.select_for_update(skip_locked=True)
+            .filter(stage__in=(Stage.FORMING, Stage.BURSTING), updated_at__lt=now - BUCKET)
+            .order_by("updated_at", "pk")[:batch]
+        )
+        if not quiet:
+            return 0
+        history = _history([topic.pk for topic in quiet], now)
+        for topic in quiet:
+            _refresh(topic, history.get(topic.pk, []), now)
+        rows.update_fields(Topic, quiet, ["peak_posts", "is_burst", "stage", "heat", "updated_at"])
+    return len(quiet)
 
 
 def _windows(
