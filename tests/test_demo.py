@@ -6,6 +6,8 @@ import pytest
 from fenghuo import demo
 from fenghuo.escalation.models import Obligation, Route, RouteState
 from fenghuo.events.models import Event, Report
+from fenghuo.opinion import selectors
+from fenghuo.opinion.models import Post, Topic
 from fenghuo.org.models import Person, Unit
 
 pytestmark = pytest.mark.django_db
@@ -33,5 +35,16 @@ def test_demo_reports_go_through_grading_and_routing():
 
 def test_seeding_twice_adds_nothing():
     demo.seed()
-    assert demo.seed() == {"units": 0, "people": 0, "shifts": 0, "reports": 0}
+    assert demo.seed() == {"units": 0, "people": 0, "shifts": 0, "reports": 0, "posts": 0}
     assert Report.objects.count() == 2
+    assert Post.objects.count() == len(demo.POSTS)
+
+
+def test_demo_posts_are_placed_on_the_map_by_division():
+    demo.seed()
+    assert Post.objects.count() == len(demo.POSTS) and Topic.objects.exists()
+    placed = selectors.division_map(Topic.objects.all())
+    assert placed["unplaced"] == 0
+    by_name = {point["name"]: point for point in placed["points"]}
+    assert by_name["江口县"]["posts"] == sum(1 for p in demo.POSTS if p[2] == "990121")
+    assert (by_name["江口县"]["lat"], by_name["江口县"]["lng"]) == (30.12, 111.98)

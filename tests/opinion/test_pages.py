@@ -7,8 +7,10 @@ import re
 import pytest
 from django.urls import reverse
 
+from fenghuo.core import clock
 from fenghuo.opinion import selectors, services
 from fenghuo.opinion.models import Scheme, Topic
+from fenghuo.org.models import Division
 from fenghuo.org.policy import principal_for
 from tests.opinion.conftest import post
 
@@ -198,3 +200,72 @@ def test_topic_page_refuses_a_reporter(world, client, posts):
     topic = Topic.objects.first()
     client.force_login(world.city_reporter)
     assert client.get(reverse("opinion-topic", args=[topic.pk])).status_code == 403
+
+
+def _json_script(html: str, element_id: str):
+    found = re.search(
+        rf'<script id="{element_id}" type="application/json">(.*?)</script>', html, re.S
+    )
+    return json.loads(found[1])
+
+
+@pytest.fixture
+def placed_posts(world):
+    Division.objects.create(code="990100", name="临江市", latitude=30.35, longitude=112.2)
+    Division.objects.create(code="990121", name="江口县", latitude=30.12, longitude=111.98)
+    recent = clock.now().isoformat()
+    services.ingest(
+        [
+            post("p1", "江口县化工厂爆炸，浓烟很大", division_code="990121", published_at=recent),
+            post(
+                "p2", "江口县化工厂爆炸，听说有人受伤", division_code="990121", published_at=recent
+            ),
+            post("p3", "临江市区也能看到江口的浓烟", division_code="990100", published_at=recent),
+            post("p4", "东山市今天暴雨，多处积水", division_code="990200", published_at=recent),
+            post("p5", "北湖区公园今天人很多", published_at=recent),
+        ],
+        source="test",
+    )
+
+
+def test_topic_list_maps_posts_by_division(world, client, placed_posts):
+    client.force_login(world.city_analyst)
+    html = client.get(reverse("opinion-topics")).content.decode()
+    points = {p["code"]: p for p in _json_script(html, "topics-map-points")}
+    assert points["990121"]["posts"] == 2 and points["990121"]["name"] == "江口县"
+    assert (points["990121"]["lat"], points["990121"]["lng"]) == (30.12, 111.98)
+    assert points["990100"]["posts"] == 1
+    topic_titles = {t["title"] for t in points["990121"]["topics"]}
+    assert topic_titles <= set(Topic.objects.values_list("title", flat=True))
+    # 990200 has no point (nor has 990000), and p5 has no division: both are counted aside.
+    assert "990200" not in points
+    assert "另有 2 条帖子没有行政区划或无法定位" in html
+    assert "vendor/leaflet/leaflet.js" in html and "opinion/map.js" in html
+
+
+def test_topic_list_filters_by_division(world, client, placed_posts):
+    client.force_login(world.city_analyst)
+    jiangkou = Topic.objects.get(posts__post_id="p1")
+    dongshan = Topic.objects.get(posts__post_id="p4")
+    html = client.get(reverse("opinion-topics"), {"division": "990121"}).content.decode()
+    assert reverse("opinion-topic", args=[jiangkou.pk]) in html
+    assert reverse("opinion-topic", args=[dongshan.pk]) not in html
+    assert "只看 <strong>江口县</strong>（990121）的话题" in html
+    # A city's code takes in its counties.
+    html = client.get(reverse("opinion-topics"), {"division": "990100"}).content.decode()
+    assert reverse("opinion-topic", args=[jiangkou.pk]) in html
+    assert reverse("opinion-topic", args=[dongshan.pk]) not in html
+    # A malformed code is named and ignored: every topic is listed.
+    answer = client.get(reverse("opinion-topics"), {"division": "99'01"})
+    html = answer.content.decode()
+    assert answer.status_code == 200 and "行政区划代码应为 6 位数字" in html
+    assert reverse("opinion-topic", args=[dongshan.pk]) in html
+
+
+def test_topic_page_maps_its_divisions(world, client, placed_posts):
+    topic = Topic.objects.get(posts__post_id="p1")
+    client.force_login(world.city_analyst)
+    html = client.get(reverse("opinion-topic", args=[topic.pk])).content.decode()
+    points = _json_script(html, "topic-map-points")
+    assert sum(p["posts"] for p in points) == sum(topic.divisions.values()) > 0
+    assert {p["topics"][0]["id"] for p in points} == {topic.pk}

@@ -4,6 +4,7 @@ import random
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 
 from fenghuo.core import clock
 from fenghuo.opinion import services, topics
@@ -238,6 +239,21 @@ def test_a_quiet_topic_fades_without_a_new_post():
 
     with clock.frozen_at(moment + timedelta(hours=3)):
         assert topics.sweep_quiet() == 0  # faded topics are left alone
+
+
+def test_a_rolled_back_batch_leaves_no_phantom_topic():
+    """The topic index is process state: a topic created in a transaction that rolled back
+    must not catch the next post (it would point at a row that does not exist)."""
+    text = "南岭镇仓库火灾，浓烟很大，消防正在扑救"
+    recent = clock.now().isoformat()  # inside the index's active window
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.ingest([post("x1", text, published_at=recent)], source="t")
+        raise RuntimeError("the caller's transaction fails after the batch")
+    assert not Topic.objects.exists()
+    services.ingest([post("x2", text + "！", published_at=recent)], source="t")
+    stored = Post.objects.get()
+    assert Topic.objects.filter(pk=stored.topic_id).exists()
+    assert TopicBucket.objects.get().topic_id == stored.topic_id
 
 
 def test_few_posts_stay_latent():

@@ -6,6 +6,7 @@ read the same way. Schemes belong to their owner's unit: `policy.visible_q` give
 and the units above it (and the owner); an opinion warning is read with its scheme.
 """
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -23,10 +24,12 @@ from fenghuo.opinion.models import (
 )
 from fenghuo.org.models import Role
 from fenghuo.org.policy import Principal, visible_q
+from fenghuo.org.selectors import division_points
 
 POST_READERS = frozenset({Role.ANALYST, Role.DUTY_OFFICER})
 REPRESENTATIVE = 5
 TOP_AUTHORS = 10
+MAP_TOPICS = 5  # topics named in a map point's popup
 
 
 def may_read_posts(principal: Principal) -> bool:
@@ -64,11 +67,68 @@ def matching_posts(
     )
 
 
-def topics_visible(principal: Principal) -> QuerySet[Topic]:
-    """Topics, hottest first (heat, then most recent)."""
+def topics_visible(principal: Principal, division: str = "") -> QuerySet[Topic]:
+    """Topics, hottest first (heat, then most recent); with `division`, those with posts
+    from that division code or below it (a city's code takes in its counties)."""
     if not may_read_posts(principal):
         return Topic.objects.none()
-    return Topic.objects.order_by("-heat", "-last_seen", "-pk")
+    topics = Topic.objects.order_by("-heat", "-last_seen", "-pk")
+    if division:
+        # "990100" → "9901": a city's or province's code takes in the divisions below it.
+        prefix = division[:2] if division.endswith("0000") else division
+        prefix = prefix[:4] if prefix.endswith("00") else prefix
+        topics = topics.filter(Q(division_code__startswith=prefix) | Q(divisions__has_key=division))
+    return topics
+
+
+def division_map(topics: Iterable[Topic]) -> dict[str, Any]:
+    """The posts of `topics` by division, for a map: {"points": [{"code", "name", "lat",
+    "lng", "posts", "negative_share", "topics": [{"id", "title", "posts"}] (the most posts
+    first)}], "unplaced": posts with no division code or one the gazetteer cannot place}.
+    A point is the division's own or, for a code missing from the gazetteer, its city's or
+    province's (`org.selectors.division_points`); several codes on one point add up. A
+    topic's negative share is spread over its divisions in proportion to their posts."""
+    topics = list(topics)
+    located = division_points(code for t in topics for code in t.divisions)
+    points: dict[str, dict[str, Any]] = {}
+    unplaced = 0
+    for topic in topics:
+        for code, posts in topic.divisions.items():
+            point = located.get(code)
+            if point is None:
+                unplaced += posts
+                continue
+            entry = points.setdefault(
+                point.code,
+                {
+                    "code": point.code,
+                    "name": point.name,
+                    "lat": point.latitude,
+                    "lng": point.longitude,
+                    "posts": 0,
+                    "negative": 0.0,
+                    "topics": {},
+                },
+            )
+            entry["posts"] += posts
+            entry["negative"] += posts * topic.negative_share
+            entry["topics"][topic.pk] = entry["topics"].get(topic.pk, 0) + posts
+        unplaced += max(0, topic.post_count - sum(topic.divisions.values()))
+    titles = {t.pk: t.title for t in topics}
+    result = []
+    for entry in sorted(points.values(), key=lambda e: (-e["posts"], e["code"])):
+        ranked = sorted(entry.pop("topics").items(), key=lambda kv: (-kv[1], kv[0]))
+        negative = entry.pop("negative")
+        result.append(
+            entry
+            | {
+                "negative_share": round(negative / entry["posts"], 3) if entry["posts"] else 0,
+                "topics": [
+                    {"id": pk, "title": titles[pk], "posts": n} for pk, n in ranked[:MAP_TOPICS]
+                ],
+            }
+        )
+    return {"points": result, "unplaced": unplaced}
 
 
 def topic_detail(principal: Principal, topic: Topic) -> dict[str, Any]:

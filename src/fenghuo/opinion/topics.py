@@ -142,6 +142,9 @@ class Index:
         self.entries: dict[int, Entry] = {}
         self.postings: dict[str, set[int]] = {}
         self.synced_at: datetime | None = None
+        # Topics this process created whose batch may yet have rolled back: a post must
+        # never join a topic that does not exist (see `sync`).
+        self.unconfirmed: set[int] = set()
         self.lock = threading.Lock()
 
     def put(self, pk: int, centroid: dict[str, float], last_seen: datetime, drill: bool) -> None:
@@ -174,11 +177,21 @@ class Index:
 
     def evict(self, before: datetime) -> None:
         for pk in [pk for pk, e in self.entries.items() if e.last_seen < before]:
-            for term in self.entries.pop(pk).centroid:
-                self.postings.get(term, set()).discard(pk)
+            self.drop(pk)
+
+    def drop(self, pk: int) -> None:
+        for term in self.entries.pop(pk).centroid:
+            self.postings.get(term, set()).discard(pk)
 
     def sync(self, now: datetime) -> None:
-        """Take in the active topics changed since the last sync (by any process)."""
+        """Take in the active topics changed since the last sync (by any process), and
+        forget the topics this process created in a transaction that rolled back."""
+        if self.unconfirmed:
+            stored = set(Topic.objects.filter(pk__in=self.unconfirmed).values_list("pk", flat=True))
+            for pk in self.unconfirmed - stored:
+                if pk in self.entries:
+                    self.drop(pk)
+            self.unconfirmed.clear()
         rows = Topic.objects.filter(last_seen__gte=now - ACTIVE)
         if self.synced_at is not None:
             rows = rows.filter(updated_at__gte=self.synced_at)
@@ -269,6 +282,7 @@ def assign(posts: Sequence[Post], now: datetime) -> Plan:
                 )
                 pk = topic.pk
                 plan.created.add(pk)
+                INDEX.unconfirmed.add(pk)
                 INDEX.put(pk, {}, post.published_at, post.is_drill)
             if pk in INDEX.entries:
                 INDEX.grow(pk, vec)  # later posts of the batch see this one at once

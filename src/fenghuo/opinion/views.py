@@ -7,8 +7,10 @@ position). The live stream polls a fragment with the posts after the last one sh
 Reports: the daily and special .docx (`opinion.reports`).
 """
 
+import re
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -30,12 +32,14 @@ from fenghuo.opinion.models import (
 )
 from fenghuo.org.models import Unit
 from fenghuo.org.policy import Principal, principal_for
-from fenghuo.org.selectors import units_with_role
+from fenghuo.org.selectors import division_points, units_with_role
 
 PREVIEW_SCAN = 500
 PREVIEW_SHOWN = 50
 STREAM_ROWS = 50
 TOPIC_ROWS = 100
+MAP_HOURS = 24
+MAP_TOPIC_LIMIT = 500
 SPARK_HOURS = 24
 WARNING_ROWS = 200
 
@@ -203,10 +207,24 @@ def _sparkline(counts: list[int], width: int = 120, height: int = 24) -> str:
     )
 
 
+def _map_settings() -> dict[str, str]:
+    return {
+        "map_tile_url": settings.FENGHUO_MAP_TILE_URL,
+        "map_attribution": settings.FENGHUO_MAP_ATTRIBUTION,
+    }
+
+
 @login_required
 def topic_list(request: HttpRequest) -> HttpResponse:
     principal = _reader(request)
-    topics = list(selectors.topics_visible(principal)[:TOPIC_ROWS])
+    division = request.GET.get("division", "").strip()
+    division_error = ""
+    if division and not re.fullmatch(r"[0-9]{6}", division):
+        division, division_error = "", "行政区划代码应为 6 位数字，已显示全部话题"
+    topics = list(selectors.topics_visible(principal, division)[:TOPIC_ROWS])
+    recent = selectors.topics_visible(principal).filter(
+        last_seen__gte=clock.now() - timedelta(hours=MAP_HOURS)
+    )[:MAP_TOPIC_LIMIT]
     now = clock.now().replace(minute=0, second=0, microsecond=0)
     hours = [now - timedelta(hours=h) for h in range(SPARK_HOURS - 1, -1, -1)]
     counts: dict[int, dict] = {t.pk: {} for t in topics}
@@ -217,7 +235,21 @@ def topic_list(request: HttpRequest) -> HttpResponse:
     rows = [
         {"topic": t, "spark": _sparkline([counts[t.pk].get(h, 0) for h in hours])} for t in topics
     ]
-    return render(request, "opinion/topics.html", {"nav": "opinion", "tab": "topics", "rows": rows})
+    return render(
+        request,
+        "opinion/topics.html",
+        {
+            "nav": "opinion",
+            "tab": "topics",
+            "rows": rows,
+            "map": selectors.division_map(recent),
+            "map_hours": MAP_HOURS,
+            "division": division_points([division]).get(division) if division else None,
+            "division_code": division,
+            "division_error": division_error,
+            **_map_settings(),
+        },
+    )
 
 
 @login_required
@@ -246,7 +278,14 @@ def topic_page(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "opinion/topic.html",
-        {"nav": "opinion", "tab": "topics", **detail, "charts": charts},
+        {
+            "nav": "opinion",
+            "tab": "topics",
+            **detail,
+            "charts": charts,
+            "map": selectors.division_map([topic]),
+            **_map_settings(),
+        },
     )
 
 

@@ -14,6 +14,7 @@ from fenghuo.core.admin import AuditedAdminMixin
 from fenghuo.org import services
 from fenghuo.org.models import (
     ApiToken,
+    Division,
     DutyShift,
     Expert,
     Membership,
@@ -251,6 +252,17 @@ class DutyShiftAdmin(AuditedAdminMixin, PolicyScopedAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         services.shift_validate(obj)
         super().save_model(request, obj, form, change)
+
+
+@admin.register(Division)
+class DivisionAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """The gazetteer, kept by superusers (audited like every admin change)."""
+
+    list_display = ("code", "name", "latitude", "longitude")
+    search_fields = ("code", "name")
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
 
 
 @admin.register(Specialty)

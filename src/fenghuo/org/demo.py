@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from fenghuo.core import clock
 from fenghuo.org import services
-from fenghuo.org.models import AdminLevel, Person, Role, Specialty, Unit, UnitKind
+from fenghuo.org.models import AdminLevel, Division, Person, Role, Specialty, Unit, UnitKind
 from fenghuo.org.policy import Principal
 
 DEMO_PASSWORD = "Fenghuo@2026"
@@ -75,6 +75,17 @@ PEOPLE = [
 
 # fmt: on
 
+# The demo divisions' map points (code, name, latitude, longitude): fictional places, like
+# their 99 codes, so that maps by division have somewhere to put the demo's posts.
+DIVISIONS = [
+    ("990000", "示范省", 30.60, 112.40),
+    ("990100", "临江市", 30.35, 112.20),
+    ("990102", "城关区", 30.38, 112.26),
+    ("990121", "江口县", 30.12, 111.98),
+    ("990200", "青山市", 30.92, 112.78),
+    ("990221", "青山县", 31.06, 112.96),
+]
+
 # Receiving office → (primary, backup) usernames for alternating shifts.
 ROSTER = {
     "prov": ("sheng_zhiban", "sheng_zhiban2", "sheng_lingdao"),
@@ -93,6 +104,10 @@ def seed(days: int = 7) -> dict[str, int]:
     """Create the demo province; does nothing if it is already there."""
     if already_seeded():
         return {"units": 0, "people": 0, "shifts": 0}
+    for code, name, latitude, longitude in DIVISIONS:
+        Division.objects.update_or_create(
+            code=code, defaults={"name": name, "latitude": latitude, "longitude": longitude}
+        )
     kinds = {k.code: k for k in UnitKind.objects.all()}
     units: dict[str, Unit] = {}
     for key, parent, name, level, kind, code, direct, receiving, phone in UNITS:

@@ -37,6 +37,29 @@ class UnitKind(models.Model):
         return self.name
 
 
+class Division(models.Model):
+    """An administrative division (GB/T 2260 code) and a point to place it on a map, added
+    or corrected by an office (towns, development zones, renamed counties, the demo
+    province's 99 codes). The nationwide table of provinces, cities and counties ships as
+    `org/data/divisions.csv` and is read from there (`org.selectors.division_points`); a
+    row here takes precedence over the shipped one with the same code."""
+
+    code = models.CharField(
+        "行政区划代码", max_length=6, primary_key=True, validators=[division_code_validator]
+    )
+    name = models.CharField("名称", max_length=50)
+    latitude = models.FloatField("纬度")
+    longitude = models.FloatField("经度")
+
+    class Meta:
+        verbose_name = "行政区划"
+        verbose_name_plural = "行政区划"
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
 class Unit(MP_Node):
     """A node of the organisation tree (materialised path: subtree reads are one LIKE)."""
 

@@ -1,12 +1,16 @@
 """Reads of the organisation, each filtered through the access policy."""
 
+import csv
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from pathlib import Path
 
 from django.db.models import Q, QuerySet
 
 from fenghuo.core import clock
-from fenghuo.org.models import ApiToken, DutyShift, Membership, Person, Role, Unit
+from fenghuo.org.models import ApiToken, Division, DutyShift, Membership, Person, Role, Unit
 from fenghuo.org.policy import (
     Action,
     Facts,
@@ -15,6 +19,8 @@ from fenghuo.org.policy import (
     can,
     visible_q,
 )
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
 def unit_tree() -> QuerySet[Unit]:
@@ -133,3 +139,44 @@ def may_administer(principal: Principal, unit: Unit) -> bool:
     return can(
         principal, Action.ADMINISTER, Facts(owner_unit_id=unit.pk, owner_unit_path=unit.path)
     )
+
+
+@dataclass(frozen=True)
+class Point:
+    code: str  # the division the point belongs to (maybe a parent of the one asked for)
+    name: str
+    latitude: float
+    longitude: float
+
+
+@cache
+def shipped_divisions() -> dict[str, Point]:
+    """The nationwide table shipped with the package (see org/data/README.md), read once:
+    3,218 rows, kept out of the database so that it costs no migration or test flush."""
+    with (DATA_DIR / "divisions.csv").open(encoding="utf-8") as f:
+        return {
+            row["code"]: Point(
+                row["code"], row["name"], float(row["latitude"]), float(row["longitude"])
+            )
+            for row in csv.DictReader(f)
+        }
+
+
+def division_points(codes: Iterable[str]) -> dict[str, Point]:
+    """A map point for each division code: its own, else its city's ("xxxx00"), else its
+    province's ("xx0000"), so a county missing from the tables still lands in the right
+    place; the office's own `Division` rows first, then the shipped table. Codes with none
+    of these are left out."""
+    wanted = {code for code in codes if code}
+    candidates = {c for code in wanted for c in (code, code[:4] + "00", code[:2] + "0000")}
+    known = shipped_divisions() | {
+        d.code: Point(d.code, d.name, d.latitude, d.longitude)
+        for d in Division.objects.filter(code__in=candidates)
+    }
+    points = {}
+    for code in wanted:
+        for candidate in (code, code[:4] + "00", code[:2] + "0000"):
+            if candidate in known:
+                points[code] = known[candidate]
+                break
+    return points
