@@ -104,14 +104,22 @@ def _place(word: str, idf: dict[str, float], median: float) -> bool:
     )
 
 
+@lru_cache(maxsize=262_144)  # words repeat across posts; the checks are per word
+def _weight(word: str) -> float:
+    """A word's IDF weight in a post vector (place names boosted), 0 for a non-term."""
+    if not _term(word):
+        return 0.0
+    idf, median = _idf()
+    return idf.get(word, median) * (PLACE_BOOST if _place(word, idf, median) else 1.0)
+
+
 def vector(tokens: Sequence[str]) -> dict[str, float]:
     """L2-normalised TF-IDF of a post's tokens; place names weigh `PLACE_BOOST` times more,
     so the same kind of event in two places makes two topics."""
-    idf, median = _idf()
-    counts = Counter(word for word in _places(tokens) if _term(word))
     weights = {
-        word: n * idf.get(word, median) * (PLACE_BOOST if _place(word, idf, median) else 1.0)
-        for word, n in counts.items()
+        word: n * weight
+        for word, n in Counter(_places(tokens)).items()
+        if (weight := _weight(word))
     }
     norm = math.sqrt(sum(w * w for w in weights.values()))
     return {word: w / norm for word, w in weights.items()} if norm else {}
