@@ -191,7 +191,8 @@ def build_period(world: dict) -> dict[str, Any]:
     | 临江日报社 | 1 (1/0/0) | 20 | 1/1 | — → 100.0 |
     | 江口县委办公室 | 4 (3/0/1) | 110, 60 | 2/2 | 漏报 1 (a late case merged into it) → 78.3 |
     | 河西县委办公室 | 1 (1/0/0) | 10 | 0/1 | → 66.7 |
-    | 江口县公安局 | 9 (7/0/2) | 30, 120, 20 | 3/3 | accuracy 0/1, adopted 1, 漏报 2, 瞒报 1, letter overdue 1 → 43.9 |
+    | 江口县公安局 | 9 (7/0/2) | 30, 120, 20 | 3/3 | accuracy 0/1, adopted 1, 漏报 2, 瞒报 1,
+      letter answered late 1 → 43.9 |
     | 江口县应急管理局 | 2 (1/1/0) | 60 | 0/1 | 迟报 1, 泄密 1 → 26.3 |
     | 临江大学 | — | — | — | no activity: no score, last |
     """

@@ -1052,7 +1052,7 @@ def create_bulletin(principal: Principal, *, office: Unit, period: Period) -> Bu
     the findings in its area, as a numbered bulletin (not yet circulated)."""
     if not selectors.may_make_bulletin(principal, office):
         raise PermissionDenied("只有本单位的值班员或领导可以制作通报")
-    if not office.get_children().exists():
+    if not Unit.objects.filter(path__startswith=office.path).exclude(pk=office.pk).exists():
         raise ValidationError({"office": ["该单位没有下级单位，无可通报的排名"]})
     moment = clock.now()
     rows = metrics.ranking(office, period)
