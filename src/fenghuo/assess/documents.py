@@ -24,6 +24,7 @@ from fenghuo.assess.metrics import COLUMNS
 from fenghuo.assess.models import Bulletin, EventReview, Letter
 from fenghuo.core import clock
 from fenghuo.core.models import Confidentiality
+from fenghuo.criteria.models import Grade
 from fenghuo.documents import docx as official
 from fenghuo.escalation.models import Obligation
 from fenghuo.events.models import Event, chinese_numeral
@@ -319,7 +320,7 @@ def render_summary(
         doc,
         f"{official.chinese_datetime(event.occurred_at)}，{event.place or event.division_code}"
         f"发生{event.title}（{event.category}，"
-        f"{'定级' + str(event.get_grade_display()) if event.grade else '未定级'}）。"
+        f"{'定级' + Grade(event.grade).label if event.grade else '未定级'}）。"
         f"首报时间{official.chinese_datetime(event.first_reported_at)}，"
         f"目前状态：{event.get_status_display()}。",
     )
