@@ -11,19 +11,19 @@
   const builders = {
     scores: () => ({
       tooltip: { trigger: "axis" },
-      legend: { data: ["总分", "按时报送率（%）"] },
-      grid: { left: 48, right: 48, top: 36, bottom: 80 },
+      legend: { top: 0, data: ["总分", "按时报送率（%）"] },
+      grid: { left: 48, right: 48, top: 48, bottom: 80 },
       xAxis: { type: "category", data: data.units, axisLabel: { interval: 0, rotate: 30 } },
       yAxis: [{ type: "value", name: "总分", min: 0 }, { type: "value", name: "%", min: 0, max: 100 }],
       series: [
         { name: "总分", type: "bar", data: data.scores, itemStyle: { color: COLOURS.score } },
-        { name: "按时报送率（%）", type: "line", yAxisIndex: 1, data: data.timeliness, itemStyle: { color: COLOURS.timeliness } },
+        { name: "按时报送率（%）", type: "line", yAxisIndex: 1, showSymbol: true, symbolSize: 8, data: data.timeliness, itemStyle: { color: COLOURS.timeliness } },
       ],
     }),
     cases: () => ({
       tooltip: { trigger: "axis" },
-      legend: { data: ["迟报", "漏报", "瞒报"] },
-      grid: { left: 40, right: 16, top: 36, bottom: 80 },
+      legend: { top: 0, data: ["迟报", "漏报", "瞒报"] },
+      grid: { left: 40, right: 16, top: 48, bottom: 80 },
       xAxis: { type: "category", data: data.cases_units, axisLabel: { interval: 0, rotate: 30 } },
       yAxis: { type: "value", minInterval: 1 },
       series: [
@@ -34,13 +34,14 @@
     }),
     trend: () => ({
       tooltip: { trigger: "axis" },
-      legend: { data: ["总分", "按时报送率（%）"] },
-      grid: { left: 48, right: 48, top: 36, bottom: 40 },
+      legend: { top: 0, data: ["总分", "按时报送率（%）"] },
+      grid: { left: 48, right: 48, top: 48, bottom: 40 },
       xAxis: { type: "category", data: data.trend.map((t) => t.label) },
       yAxis: [{ type: "value", name: "总分", min: 0 }, { type: "value", name: "%", min: 0, max: 100 }],
       series: [
-        { name: "总分", type: "line", data: data.trend.map((t) => t.score), itemStyle: { color: COLOURS.score } },
-        { name: "按时报送率（%）", type: "line", yAxisIndex: 1, data: data.trend.map((t) => t.timeliness), itemStyle: { color: COLOURS.timeliness } },
+        // A period with no data is a gap, and a lone period still shows as a point.
+        { name: "总分", type: "line", showSymbol: true, symbolSize: 8, data: data.trend.map((t) => t.score), itemStyle: { color: COLOURS.score } },
+        { name: "按时报送率（%）", type: "line", yAxisIndex: 1, showSymbol: true, symbolSize: 8, data: data.trend.map((t) => t.timeliness), itemStyle: { color: COLOURS.timeliness } },
       ],
     }),
   };
