@@ -197,6 +197,8 @@ def test_a_confidentiality_incident_through_the_api_is_idempotent(world):
         "description": ["情况说明为必填项"]
     }
     assert Case.objects.filter(kind=CaseKind.CONFIDENTIALITY).count() == 1
+    # A person's record, so in the audit trail (the cases the rules open are data).
+    assert AuditEntry.objects.filter(action="assess.case.open").count() == 1
     refused = client_of(world, "emergency").post(
         "/api/assess/cases", body, content_type="application/json"
     )

@@ -23,8 +23,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sklearn.feature_extraction.text import TfidfVectorizer
-
 from fenghuo.events.matching import tokens
 
 ROAD_CODE = re.compile(r"(?<![A-Za-z0-9])([GSXYZgsxyz]\d{1,4})(?![0-9])(国道|省道|县道|乡道|高速)?")
@@ -106,6 +104,10 @@ def similarities(words: Sequence[str], others: Sequence[Sequence[str]]) -> list[
     documents = [list(words), *(list(o) for o in others)]
     if not any(documents[1:]):
         return [0.0] * len(others)
+    # Imported on first use: scikit-learn takes seconds to import, which every process
+    # loading the assess app (web, worker, migrate) need not pay.
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     vectorizer = TfidfVectorizer(analyzer=lambda doc: doc, sublinear_tf=True)
     matrix = vectorizer.fit_transform(documents)  # rows are L2-normalised
     return [float(value) for value in (matrix[1:] @ matrix[0].T).toarray().ravel()]

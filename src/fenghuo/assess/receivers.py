@@ -15,7 +15,7 @@ from fenghuo.events.models import Event, Report
 def on_report_submitted(sender: Any, *, report: Report, event: Event, **_) -> None:
     services.report_entered(report, event)
     services.plan_area_duties(event)
-    services.refresh_event_key(event)
+    services.queue_event(event)
 
 
 def on_figures_changed(sender: Any, *, event: Event, **_) -> None:

@@ -26,6 +26,7 @@ that unit no duty. The rule is also in docs/architecture.md.
 """
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -63,7 +64,7 @@ from fenghuo.assess.models import (
 from fenghuo.assess.periods import Period
 from fenghuo.core import clock
 from fenghuo.core.models import Confidentiality
-from fenghuo.core.services import audit_change, audit_record, snapshot
+from fenghuo.core.services import audit_change, snapshot
 from fenghuo.escalation.models import EventGrading, Obligation, ObligationState
 from fenghuo.escalation.services import offices_for, when_text
 from fenghuo.events.models import (
@@ -380,10 +381,13 @@ def check_due_duties(batch: int = BATCH) -> int:
     """One loop step: pending duties past their deadline are missed (or cancelled when
     their event no longer counts: found false, or a drill). Returns how many changed."""
     moment = clock.now()
+    due = Q(state=DutyState.PENDING, due_at__lte=moment)
+    if not AreaDuty.objects.filter(due).exists():
+        return 0  # a plain read first: an idle step takes no write lock (SQLite)
     with transaction.atomic():
         rows = list(
             AreaDuty.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(state=DutyState.PENDING, due_at__lte=moment)
+            .filter(due)
             .select_related("unit", "event", "event__category")
             .order_by("due_at", "pk")[:batch]
         )
@@ -439,7 +443,8 @@ def _open_case(
         },
     )
     if created:
-        audit_change(opened_by, "assess.case.open", case, after=snapshot(case))
+        if opened_by is not None:  # a person's write; the ones the rules open are data
+            audit_change(opened_by, "assess.case.open", case, after=snapshot(case))
         _announce_case(case)
     return case, created
 
@@ -473,6 +478,11 @@ def _announce_case(case: Case) -> None:
     notify_unit(case.unit, **message)
 
 
+# Obligations go late or missed within a day or so of their deadline, or when their event
+# ends; older ones were linked long ago, so the scan looks back this far only.
+CASE_LOOKBACK = timedelta(days=180)
+
+
 def open_obligation_cases(batch: int = BATCH) -> int:
     """One loop step: every counted obligation that went late or missed belongs to a case
     of its unit and event — 迟报 for late ones, 漏报 for missed ones. At most one lapse per
@@ -480,20 +490,25 @@ def open_obligation_cases(batch: int = BATCH) -> int:
     into it, and later late obligations join an existing missed case."""
     late_states = Q(state=ObligationState.LATE) | Q(state=ObligationState.MET, minutes_late__gt=0)
     missed_links = CaseObligation.objects.filter(case__kind=CaseKind.MISSED)
+    recent = selectors.counted_obligations().filter(due_at__gte=clock.now() - CASE_LOOKBACK)
+    unlinked_missed = recent.filter(state=ObligationState.MISSED).exclude(
+        pk__in=missed_links.values("obligation_id")
+    )
+    unlinked_late = recent.filter(late_states).exclude(
+        pk__in=CaseObligation.objects.values("obligation_id")
+    )
+    if not (unlinked_missed.exists() or unlinked_late.exists()):
+        return 0
     with transaction.atomic():
         missed = list(
-            selectors.counted_obligations()
-            .filter(state=ObligationState.MISSED)
-            .exclude(pk__in=missed_links.values("obligation_id"))
-            .select_related("event", "obliged_unit", "office")
-            .order_by("due_at", "pk")[:batch]
+            unlinked_missed.select_related("event", "obliged_unit", "office").order_by(
+                "due_at", "pk"
+            )[:batch]
         )
         late = list(
-            selectors.counted_obligations()
-            .filter(late_states)
-            .exclude(pk__in=CaseObligation.objects.values("obligation_id"))
-            .select_related("event", "obliged_unit", "office")
-            .order_by("due_at", "pk")[: max(0, batch - len(missed))]
+            unlinked_late.select_related("event", "obliged_unit", "office").order_by(
+                "due_at", "pk"
+            )[: max(0, batch - len(missed))]
         )
         for obligation in missed:
             _link_obligation(obligation, CaseKind.MISSED)
@@ -527,12 +542,10 @@ def _link_obligation(obligation: Obligation, kind: str) -> None:
         Case.objects.filter(pk=case.pk).update(at=obligation.due_at)
     if kind == CaseKind.MISSED:
         for late in Case.objects.filter(key=f"late:{event.pk}:{unit.pk}", state=CaseState.OPEN):
-            before = snapshot(late)
             late.state, late.merged_into = CaseState.MERGED, case
             late.save(update_fields=["state", "merged_into"])
             for link in late.obligation_links.all():
                 CaseObligation.objects.get_or_create(case=case, obligation_id=link.obligation_id)
-            audit_change(None, "assess.case.merge", late, before=before, after=snapshot(late))
 
 
 def allowed_margin(figure: str, verified: Decimal) -> Decimal:
@@ -946,13 +959,15 @@ def chase_letters(batch: int = 100) -> int:
     interval = timedelta(
         hours=getattr(settings, "FENGHUO_ASSESS_LETTER_CHASE_HOURS", LETTER_CHASE_HOURS)
     )
+    due = Q(state=LetterState.SENT, due_at__lte=moment) | Q(
+        state=LetterState.OVERDUE, next_chase_at__lte=moment
+    )
+    if not Letter.objects.filter(due).exists():
+        return 0
     with transaction.atomic():
         rows = list(
             Letter.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(
-                Q(state=LetterState.SENT, due_at__lte=moment)
-                | Q(state=LetterState.OVERDUE, next_chase_at__lte=moment)
-            )
+            .filter(due)
             .select_related("unit", "office", "case__event")
             .order_by("due_at", "pk")[:batch]
         )
@@ -1134,8 +1149,16 @@ def event_text_reports(event: Event) -> list[Report]:
     )
 
 
-def refresh_event_key(event: Event) -> EventKey:
-    """Recompute the event's place key and words and queue it for analysis."""
+def queue_event(event: Event) -> None:
+    """A report entered the event: analyse it again (the loop recomputes its key and
+    words). One UPDATE in the filing transaction; an event without a key yet is found by
+    the loop anyway."""
+    EventKey.objects.filter(event=event).update(analysed_at=None, queued_at=clock.now())
+
+
+def key_values(event: Event) -> dict[str, Any]:
+    """The event's place key and words, computed from its text (segmentation: kept out of
+    any write transaction)."""
     reports = event_text_reports(event)
     place = event.place or next((r.place for r in reports if r.place), "")
     found = patterns.place_of(
@@ -1144,18 +1167,12 @@ def refresh_event_key(event: Event) -> EventKey:
     words = patterns.words_of(
         event.title, place, *(r.title for r in reports), *(r.narrative for r in reports)
     )
-    key, _ = EventKey.objects.update_or_create(
-        event=event,
-        defaults={
-            "place_kind": found.kind,
-            "place_key": found.key[:120],
-            "place_label": found.label[:200],
-            "words": words,
-            "queued_at": clock.now(),
-            "analysed_at": None,
-        },
-    )
-    return key
+    return {
+        "place_kind": found.kind,
+        "place_key": found.key[:120],
+        "place_label": found.label[:200],
+        "words": words,
+    }
 
 
 def _top_q(category: Any, prefix: str = "event__") -> Q:
@@ -1163,38 +1180,64 @@ def _top_q(category: Any, prefix: str = "event__") -> Q:
     return Q(**{f"{prefix}category": top}) | Q(**{f"{prefix}category__parent": top})
 
 
+@dataclass(frozen=True)
+class FindingPlan:
+    """A finding to record: its kind, the event analysed, the events it links (with their
+    similarity for a text finding), its place and its words."""
+
+    kind: str
+    event: Event
+    group: dict[int, float | None]
+    place: tuple[str, str, str]
+    title: str
+    summary: str
+
+
 def analyse_patterns(batch: int = 50) -> int:
     """One loop step: key the counted events that have no key yet, then analyse queued
-    events for recurring places and similar texts. Returns how many it handled."""
-    with transaction.atomic():
-        unkeyed = list(
-            selectors.counted_events()
-            .filter(assess_key__isnull=True, reports__status=ReportStatus.SUBMITTED)
-            .distinct()
-            .order_by("-occurred_at")[:batch]
-        )
-        for event in unkeyed:
-            refresh_event_key(event)
-    with transaction.atomic():
-        keys = list(
-            EventKey.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(analysed_at__isnull=True)
-            .select_related("event", "event__category", "event__category__parent")
-            .order_by("queued_at", "pk")[:batch]
-        )
-        counted = set(
-            selectors.counted_events()
-            .filter(pk__in=[k.event_id for k in keys])
-            .values_list("pk", flat=True)
-        )
-        for key in keys:
-            if key.event_id in counted:
-                _place_finding(key)
-                _text_finding(key)
-        EventKey.objects.filter(pk__in=[k.pk for k in keys], analysed_at__isnull=True).update(
-            analysed_at=clock.now()
-        )
-    return len(unkeyed) + len(keys)
+    events for recurring places and similar texts. The reading, segmenting and comparing
+    happen outside any transaction; each event's findings are then recorded in a short
+    one that claims it (a conditional update: another worker, or a newer report that
+    queued it again, makes the claim fail and nothing is recorded twice)."""
+    unkeyed = list(
+        selectors.counted_events()
+        .filter(assess_key__isnull=True, reports__status=ReportStatus.SUBMITTED)
+        .distinct()
+        .order_by("-occurred_at")[:batch]
+    )
+    for event in unkeyed:
+        values = key_values(event)
+        with transaction.atomic():
+            EventKey.objects.update_or_create(
+                event=event, defaults={**values, "queued_at": clock.now(), "analysed_at": None}
+            )
+    queued = list(
+        EventKey.objects.filter(analysed_at__isnull=True)
+        .select_related("event", "event__category", "event__category__parent")
+        .order_by("queued_at", "pk")[:batch]
+    )
+    counted = set(
+        selectors.counted_events()
+        .filter(pk__in=[k.event_id for k in queued])
+        .values_list("pk", flat=True)
+    )
+    handled = 0
+    for key in queued:
+        stamp, values, plans = key.queued_at, {}, []
+        if key.event_id in counted:
+            values = key_values(key.event)
+            for name, value in values.items():
+                setattr(key, name, value)
+            plans = [p for p in (_place_plan(key), _text_plan(key)) if p is not None]
+        with transaction.atomic():
+            claimed = EventKey.objects.filter(
+                pk=key.pk, queued_at=stamp, analysed_at__isnull=True
+            ).update(**values, analysed_at=clock.now())
+            if claimed:
+                for plan in plans:
+                    _record_finding(plan)
+        handled += claimed
+    return len(unkeyed) + handled
 
 
 def _windows(times: list[tuple[datetime, int]], at: datetime, days: int, least: int) -> set[int]:
@@ -1208,39 +1251,38 @@ def _windows(times: list[tuple[datetime, int]], at: datetime, days: int, least: 
     return group
 
 
-def _place_finding(key: EventKey) -> Finding | None:
+def _place_plan(key: EventKey) -> FindingPlan | None:
     config = pattern_settings()
     event = key.event
     window = timedelta(days=config["window_days"])
-    rows = sorted(
+    rows = list(
         EventKey.objects.filter(
             place_key=key.place_key,
             event__category=event.category,
             event__in=selectors.counted_events(),
             event__occurred_at__gte=event.occurred_at - window,
             event__occurred_at__lte=event.occurred_at + window,
-        ).values_list("event__occurred_at", "event_id")
+        )
+        .exclude(event=event)
+        .values_list("event__occurred_at", "event_id")
     )
+    rows = sorted([*rows, (event.occurred_at, event.pk)])
     group = _windows(rows, event.occurred_at, config["window_days"], config["min_events"])
     if not group:
         return None
     count = len(group)
-    title = f"{key.place_label}：{config['window_days']}日内发生{count}起{event.category.name}"
-    summary = (
-        f"同一地点（{key.place_label}）{config['window_days']}日内发生同类事件"
-        f"（{event.category.name}）{count}起，请分析原因、研究对策。"
-    )
-    return _record_finding(
+    return FindingPlan(
         FindingKind.PLACE,
         event,
         {pk: None for pk in group},
         place=(key.place_kind, key.place_key, key.place_label),
-        title=title,
-        summary=summary,
+        title=f"{key.place_label}：{config['window_days']}日内发生{count}起{event.category.name}",
+        summary=f"同一地点（{key.place_label}）{config['window_days']}日内发生同类事件"
+        f"（{event.category.name}）{count}起，请分析原因、研究对策。",
     )
 
 
-def _text_finding(key: EventKey) -> Finding | None:
+def _text_plan(key: EventKey) -> FindingPlan | None:
     config = pattern_settings()
     event = key.event
     window = timedelta(days=config["window_days"])
@@ -1267,7 +1309,7 @@ def _text_finding(key: EventKey) -> Finding | None:
     for finding in covered.filter(links__event=event):
         if set(group) <= set(finding.links.values_list("event_id", flat=True)):
             return None  # the same events are a place finding already
-    return _record_finding(
+    return FindingPlan(
         FindingKind.TEXT,
         event,
         group,
@@ -1278,22 +1320,15 @@ def _text_finding(key: EventKey) -> Finding | None:
     )
 
 
-def _record_finding(
-    kind: str,
-    event: Event,
-    group: dict[int, float | None],
-    *,
-    place: tuple[str, str, str],
-    title: str,
-    summary: str,
-) -> Finding | None:
-    """Extend the live finding sharing events with `group`, or open a new one (unless the
-    group adds nothing to a finding people dismissed)."""
+def _record_finding(plan: FindingPlan) -> Finding | None:
+    """Extend the live finding sharing events with the plan's, or open a new one (unless
+    the group adds nothing to a finding people dismissed)."""
     moment = clock.now()
     config = pattern_settings()
+    kind, event, group = plan.kind, plan.event, plan.group
     sharing = Finding.objects.filter(kind=kind, links__event_id__in=group).distinct()
     if kind == FindingKind.PLACE:
-        sharing = sharing.filter(category=event.category, place_key=place[1])
+        sharing = sharing.filter(category=event.category, place_key=plan.place[1])
     live = sharing.exclude(state=FindingState.DISMISSED).order_by("pk").first()
     if live is None:
         dismissed = set(
@@ -1304,24 +1339,17 @@ def _record_finding(
         live = Finding.objects.create(
             kind=kind,
             category=event.category,
-            place_kind=place[0],
-            place_key=place[1],
-            place_label=place[2],
-            title=title[:200],
-            summary=summary,
+            place_kind=plan.place[0],
+            place_key=plan.place[1],
+            place_label=plan.place[2],
+            title=plan.title[:200],
+            summary=plan.summary,
             window_days=config["window_days"],
             first_at=event.occurred_at,
             last_at=event.occurred_at,
             event_count=0,
             created_at=moment,
             updated_at=moment,
-        )
-        audit_record(
-            actor=None,
-            action="assess.finding.open",
-            object_type="assess.finding",
-            object_id=live.pk,
-            after={"title": live.title, "events": sorted(group)},
         )
     known = set(live.links.values_list("event_id", flat=True))
     new = [pk for pk in group if pk not in known]
@@ -1335,14 +1363,13 @@ def _record_finding(
         ignore_conflicts=True,
     )
     times = Event.objects.filter(finding_links__finding=live).values_list("occurred_at", flat=True)
-    count = live.links.count()
     changes = {
         "first_at": min(times),
         "last_at": max(times),
-        "event_count": count,
+        "event_count": live.links.count(),
         "updated_at": moment,
-        "title": title[:200] if kind == FindingKind.PLACE else live.title,
-        "summary": summary if kind == FindingKind.PLACE else live.summary,
+        "title": plan.title[:200] if kind == FindingKind.PLACE else live.title,
+        "summary": plan.summary if kind == FindingKind.PLACE else live.summary,
     }
     if known and live.state == FindingState.REVIEWED:
         changes["state"] = FindingState.OPEN  # new events since it was reviewed
@@ -1486,4 +1513,4 @@ def events_merged(source: Event, target: Event) -> None:
         report_entered(report, target)
     plan_area_duties(target)
     check_figures(target)
-    refresh_event_key(target)
+    queue_event(target)
