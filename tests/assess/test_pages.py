@@ -102,3 +102,27 @@ def test_the_event_page_shows_adoption_cases_and_similar_events(period, at_now):
     e1 = period["e1"].event
     body = client.get(f"/events/{e1.pk}/").content.decode()
     assert "临江市委办公室已采用" in body
+
+
+def test_the_openapi_document_lists_the_assess_endpoints(period):
+    schema = client_of(period, "city_duty").get("/api/openapi.json").json()
+    assert {
+        "/api/assess/ranking",
+        "/api/assess/ranking.xlsx",
+        "/api/assess/units/{unit_id}/scorecard",
+        "/api/assess/units/{unit_id}/figures/{figure}",
+        "/api/assess/cases",
+        "/api/assess/cases/{case_id}/confirm",
+        "/api/assess/cases/{case_id}/letter",
+        "/api/assess/letters/{letter_id}/answer",
+        "/api/assess/letters/{letter_id}/letter.docx",
+        "/api/reports/{report_id}/adopt",
+        "/api/assess/bulletins",
+        "/api/assess/bulletins/{bulletin_id}/circulate",
+        "/api/assess/bulletins/{bulletin_id}/bulletin.xlsx",
+        "/api/assess/findings/{finding_id}/review",
+        "/api/events/{event_id}/similar",
+        "/api/assess/events/{event_id}/summary.docx",
+        "/api/assess/events/{event_id}/lessons",
+        "/api/assess/duties",
+    } <= set(schema["paths"])

@@ -36,7 +36,6 @@ from fenghuo.assess.models import (
     BulletinRecipient,
     Case,
     DutyState,
-    EventKey,
     EventReview,
     FigureCheck,
     Finding,
@@ -137,10 +136,6 @@ def counted_findings() -> QuerySet[Finding]:
 def units_visible(principal: Principal) -> QuerySet[Unit]:
     """Units whose figures the principal may read (the policy's unit scope)."""
     return Unit.objects.filter(visible_q(principal, owner="", mark=None, author=None))
-
-
-def may_see_unit(principal: Principal, unit: Unit) -> bool:
-    return units_visible(principal).filter(pk=unit.pk).exists()
 
 
 def ranking_offices(principal: Principal) -> QuerySet[Unit]:
@@ -298,10 +293,6 @@ def may_write_lessons(principal: Principal, event: Event) -> bool:
         g.role in LESSON_ROLES and any(p.startswith(g.unit_path) for p in paths)
         for g in principal.grants
     )
-
-
-def event_key(event: Event) -> EventKey | None:
-    return EventKey.objects.filter(event=event).first()
 
 
 def event_review(event: Event) -> EventReview | None:

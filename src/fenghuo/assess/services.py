@@ -119,16 +119,6 @@ def _margins() -> dict[str, dict[str, float]]:
     return {**DEFAULT_MARGINS, **getattr(settings, "FENGHUO_ASSESS_FIGURE_MARGINS", {})}
 
 
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _actor(principal: Principal) -> Person | None:
-    if principal.person_id is None:
-        return None
-    return Person.objects.get(pk=principal.person_id)
-
-
 def _timeline(event: Event, text: str, actor: str, report: Report | None = None) -> None:
     TimelineEntry.objects.create(
         event=event,
@@ -1104,7 +1094,11 @@ def create_bulletin(principal: Principal, *, office: Unit, period: Period) -> Bu
 def circulate(principal: Principal, bulletin: Bulletin) -> Bulletin:
     """印发: every ranked unit (its people and robots) is told, through the outbox.
     Circulating again changes nothing."""
-    bulletin = Bulletin.objects.select_for_update().select_related("office").get(pk=bulletin.pk)
+    bulletin = (
+        Bulletin.objects.select_for_update(of=("self",))
+        .select_related("office")
+        .get(pk=bulletin.pk)
+    )
     if not selectors.may_make_bulletin(principal, bulletin.office):
         raise PermissionDenied("只有本单位的值班员或领导可以印发通报")
     if bulletin.circulated_at is not None:
