@@ -205,3 +205,60 @@ def test_a_confidentiality_incident_through_the_api_is_idempotent(world):
     assert refused.status_code == 403
     figures = figures_now(world, "emergency")
     assert figures.confidentiality_cases == 1
+
+
+def test_the_pages_record_an_incident_adopt_a_report_and_issue_a_letter(world):
+    filed = report(world, "police", received=START, dead=1)
+    client = client_of(world, "county_duty")
+    form = client.get(f"/assess/cases/new/?event={filed.event.pk}")
+    assert form.status_code == 200 and "江口县公安局" in form.content.decode()
+    # A reporter of the unit itself may not record against it.
+    assert (
+        client_of(world, "police").get(f"/assess/cases/new/?event={filed.event.pk}").status_code
+        == 403
+    )
+    empty = client.post(
+        "/assess/cases/new/",
+        {
+            "event": filed.event.pk,
+            "unit": world["police"].pk,
+            "description": "",
+            "idempotency_key": "k1",
+        },
+    )
+    assert empty.status_code == 422 and "情况说明为必填项" in empty.content.decode()
+    assert not Case.objects.exists()
+    body = {
+        "event": filed.event.pk,
+        "unit": world["police"].pk,
+        "description": "首报截图外传",
+        "idempotency_key": "k2",
+    }
+    with clock.frozen_at(START + timedelta(minutes=10)):
+        first = client.post("/assess/cases/new/", body)
+        again = client.post("/assess/cases/new/", body)  # a double click
+    assert first.status_code == again.status_code == 302
+    case = Case.objects.get()
+    assert first["Location"] == again["Location"] == f"/assess/cases/{case.pk}/"
+
+    with clock.frozen_at(START + timedelta(minutes=20)):
+        adopted = client.post(f"/assess/reports/{filed.report.pk}/adopt/", {"note": "编入快报"})
+    assert adopted.status_code == 302 and adopted["Location"].endswith(f"#report-{filed.report.pk}")
+    assert Adoption.objects.get().office == world["county"]
+
+    refused = client.post(f"/assess/cases/{case.pk}/letter/", {"idempotency_key": "l1"})
+    assert refused.status_code == 422 and "只有已确认的问题才能函询" in refused.content.decode()
+    with clock.frozen_at(START + timedelta(minutes=30)):
+        client.post(f"/assess/cases/{case.pk}/confirm/", {"note": ""})
+        sent = client.post(
+            f"/assess/cases/{case.pk}/letter/",
+            {"idempotency_key": "l2", "due_at": "2026-02-13T18:00"},
+        )
+        resent = client.post(
+            f"/assess/cases/{case.pk}/letter/",
+            {"idempotency_key": "l2", "due_at": "2026-02-13T18:00"},
+        )
+    letter = Letter.objects.get()
+    assert sent["Location"] == resent["Location"] == f"/assess/letters/{letter.pk}/"
+    assert letter.due_at == at(2, 13, 18)
+    assert letter.number == "江口县委办公室函〔2026〕1号"

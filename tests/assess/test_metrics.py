@@ -2,14 +2,20 @@
 and the ranking exactly (the cast and the period are in world.py, with the expected table
 worked out by hand in build_period's docstring)."""
 
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.test import Client
 
 from fenghuo.assess import metrics
 from fenghuo.assess.models import Case, CaseState
 from fenghuo.assess.periods import Period
+from fenghuo.events import services as event_services
+from fenghuo.events.models import EventStatus
+from fenghuo.org.models import Person
 from tests.assess.world import EXPECTED
+from tests.events.world import principal
 
 pytestmark = pytest.mark.django_db
 
@@ -44,9 +50,6 @@ def test_any_range_on_demand(period, at_now):
 
 
 def test_a_period_runs_on_beijing_dates():
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
     period = Period.bimonth(date(2026, 2, 28))
     start, end = period.bounds()
     cst = ZoneInfo("Asia/Shanghai")
@@ -72,10 +75,6 @@ def test_the_items_behind_each_figure_are_what_it_counts(period, at_now):
 
 
 def test_an_event_found_false_counts_nowhere(period, at_now):
-    from fenghuo.events import services as event_services
-    from fenghuo.events.models import EventStatus
-    from tests.events.world import principal
-
     event_services.change_status(
         principal(period, "other_duty"), period["e4"].event, EventStatus.FALSE, note="不实"
     )
@@ -85,10 +84,6 @@ def test_an_event_found_false_counts_nowhere(period, at_now):
 
 
 def test_the_scorecard_over_the_api_with_its_trend(period, at_now):
-    from django.test import Client
-
-    from fenghuo.org.models import Person
-
     client = Client()
     client.force_login(Person.objects.get(pk=period["people"]["county_duty"].pk))
     body = client.get(f"/api/assess/units/{period['police'].pk}/scorecard?period=2026-01").json()

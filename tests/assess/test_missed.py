@@ -11,6 +11,7 @@ from fenghuo.assess.models import AreaDuty, Case, CaseKind, DutyState
 from fenghuo.assess.periods import Period
 from fenghuo.assess.tasks import assess_due
 from fenghuo.core import clock
+from fenghuo.core.loops import load
 from fenghuo.events import services as event_services
 from fenghuo.events.models import EventStatus
 from fenghuo.intake.services import confirm_intake_draft, report_from_clue
@@ -207,8 +208,6 @@ def test_merging_moves_the_duties_and_a_report_on_the_other_event_meets_them(wor
 
 
 def test_the_loop_is_registered_for_the_worker(settings):
-    from fenghuo.core.loops import load
-
     path = "fenghuo.assess.tasks:assess_due"
     assert path in settings.FENGHUO_WORKER_LOOPS
     assert load(path) is assess_due
