@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 def test_demo_reports_go_through_grading_and_routing():
     counts = demo.seed()
-    assert counts["reports"] == 2 and counts["units"] > 0
+    assert counts["reports"] == 5 and counts["units"] > 0
     explosion = Event.objects.get(title="临江化工集团江口分厂发生爆炸")
     assert explosion.grade == 3  # 3 dead at a chemical plant: 较大
     crash = Report.objects.get(title="江口县G318国道江口镇段两车相撞")
@@ -36,7 +36,7 @@ def test_demo_reports_go_through_grading_and_routing():
 def test_seeding_twice_adds_nothing():
     demo.seed()
     assert demo.seed() == {"units": 0, "people": 0, "shifts": 0, "reports": 0, "posts": 0}
-    assert Report.objects.count() == 2
+    assert Report.objects.count() == 5
     assert Post.objects.count() == len(demo.POSTS)
 
 

@@ -1,16 +1,21 @@
 """Demo data for a first look: the demo province (org.demo) plus a few reports filed
 through the real services, so grading, routing, obligations and the duty desk have
-something to show, and online posts through the opinion pipeline. Composes every app, so it
-sits at the top like urls.py and api.py."""
+something to show, and a few from the days before (a late sign-off, an accident nobody
+local reported, a verified death toll above the reported one, an adopted report), so the
+evaluation pages (考核) have something to rank, and online posts through the opinion
+pipeline. Composes every app, so it sits at the top like urls.py and api.py."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 
+from fenghuo.assess import services as assess_services
 from fenghuo.core import clock
 from fenghuo.criteria.models import EventCategory
+from fenghuo.escalation import services as escalation_services
+from fenghuo.escalation.models import Route
 from fenghuo.events import services as event_services
-from fenghuo.events.models import Channel, ReportKind
+from fenghuo.events.models import Channel, ReportKind, VerificationTask
 from fenghuo.opinion import services as opinion_services
 from fenghuo.org import demo as org_demo
 from fenghuo.org.models import Person, Unit
@@ -84,6 +89,113 @@ POSTS = [
 ]
 
 
+# Reports of the days before, for the evaluation pages: (reporter, unit, hours ago, fields).
+HISTORY = [
+    (
+        "lj_yj",
+        "临江市应急管理局",
+        72,
+        {
+            "title": "临江市城关区幸福小区电动自行车充电起火",
+            "category": "fire",
+            "division_code": "990102",
+            "place": "临江市城关区幸福小区5栋楼道",
+            "subjects": "5栋居民",
+            "narrative": "居民在楼道内给电动自行车充电时电池起火，浓烟进入楼道，"
+            "消防已扑灭，疏散居民40人。",
+            "injured": 2,
+            "evacuated": 40,
+            "source": "市消防救援支队",
+        },
+    ),
+    (
+        "huagong",
+        "临江化工集团有限公司",
+        48,
+        {
+            "title": "江口县S205省道化工集团运输车侧翻",
+            "category": "road_traffic",
+            "division_code": "990121",
+            "place": "江口县S205省道K36处",
+            "subjects": "集团危化品运输车驾驶员",
+            "narrative": "集团一辆空载运输车在弯道侧翻，驾驶员被困后获救，送医途中死亡。",
+            "dead": 1,
+            "source": "集团车队",
+        },
+    ),
+]
+
+
+def _history(now: datetime) -> int:
+    """The days before: the city emergency bureau's fire report signed off 3½ hours late
+    (迟报), adopted by the city office and closed by a final report; the 城关区 office,
+    where it burned, never reported it. The chemical group's accident in 江口, which
+    neither the county office nor the city police reported, and which the group never
+    followed up (漏报 once the worker runs), verified at 2 dead against the 1 reported (a
+    concealment suspicion for the province office to confirm)."""
+    filed_count = 0
+    for username, unit_name, hours, fields in HISTORY:
+        person = Person.objects.get(username=username)
+        data = {**fields, "category": EventCategory.objects.get(code=fields["category"])}
+        received = now - timedelta(hours=hours)
+        data["occurred_at"] = received - timedelta(minutes=20)
+        with clock.frozen_at(received):
+            filed = event_services.file_report(
+                principal_for(person),
+                unit=Unit.objects.get(name=unit_name),
+                kind=ReportKind.FIRST,
+                channel=Channel.WEB,
+                data=data,
+            )
+        filed_count += 1
+        if username == "lj_yj":
+            with clock.frozen_at(received + timedelta(hours=6, minutes=30)):
+                route = Route.objects.filter(report=filed.report).first()
+                escalation_services.sign_off(
+                    principal_for(Person.objects.get(username="lj_yj_lingdao")), route
+                )
+            with clock.frozen_at(received + timedelta(hours=8)):
+                assess_services.adopt(
+                    principal_for(Person.objects.get(username="lj_zhiban")),
+                    filed.report,
+                    note="编入《值班信息》",
+                )
+            with clock.frozen_at(received + timedelta(hours=30)):
+                event_services.file_report(
+                    principal_for(person),
+                    unit=filed.report.unit,
+                    kind=ReportKind.FINAL,
+                    channel=Channel.WEB,
+                    event=filed.event,
+                    data={
+                        "narrative": "火情已扑灭，受伤居民经治疗已出院。",
+                        "cause": "电动自行车电池在楼道内充电时短路起火。",
+                        "handling_summary": "消防救援到场扑灭明火，疏散居民40人。",
+                        "aftercare": "开展小区电动自行车充电隐患排查。",
+                    },
+                )
+            filed_count += 1
+        else:
+            officer = principal_for(Person.objects.get(username="sheng_zhiban"))
+            with clock.frozen_at(received + timedelta(hours=3)):
+                task = event_services.request_verification(
+                    officer,
+                    event=filed.event,
+                    assignee_unit=Unit.objects.get(name="中共江口县委办公室"),
+                    question="请核实死亡人数",
+                    due_at=received + timedelta(hours=6),
+                )
+            with clock.frozen_at(received + timedelta(hours=4)):
+                event_services.answer_verification(
+                    principal_for(Person.objects.get(username="jk_zhiban")),
+                    VerificationTask.objects.get(pk=task.pk),
+                    state=VerificationTask.State.CONFIRMED,
+                    answer="经核实，共有2人死亡（随车押运员抢救无效）",
+                    figures={"dead": 2},
+                )
+    return filed_count
+
+
 @transaction.atomic
 def seed() -> dict[str, int]:
     """The demo province and its first reports; nothing when already there."""
@@ -91,6 +203,7 @@ def seed() -> dict[str, int]:
     if not counts["units"]:
         return {**counts, "reports": 0, "posts": 0}
     now = clock.now()
+    earlier = _history(now)
     for username, unit_name, minutes, fields in REPORTS:
         person = Person.objects.get(username=username)
         data = {**fields, "category": EventCategory.objects.get(code=fields["category"])}
@@ -118,4 +231,4 @@ def seed() -> dict[str, int]:
         ),
         source="演示数据",
     )
-    return {**counts, "reports": len(REPORTS), "posts": len(POSTS)}
+    return {**counts, "reports": len(REPORTS) + earlier, "posts": len(POSTS)}

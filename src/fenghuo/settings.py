@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "fenghuo.response",
     "fenghuo.release",
     "fenghuo.opinion",
+    "fenghuo.assess",
     "fenghuo.desk",
 ]
 
@@ -223,6 +224,7 @@ FENGHUO_WORKER_LOOPS: dict[str, float] = {
     "fenghuo.response.tasks:mark_overdue_tasks": 1.0,
     "fenghuo.opinion.feeds:poll_feeds": 5.0,
     "fenghuo.opinion.topics:sweep_quiet": 60.0,
+    "fenghuo.assess.tasks:assess_due": 2.0,
 }
 
 # Notifications (notify/): a person's external channels in order (in-app always comes

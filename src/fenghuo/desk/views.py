@@ -34,6 +34,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from fenghuo.assess import selectors as assess_selectors
 from fenghuo.core import clock
 from fenghuo.core.selectors import worker_statuses
 from fenghuo.desk import selectors
@@ -49,7 +50,6 @@ AREAS = {
     "alerts": _("预警"),
     "release": _("信息发布"),
     "opinion": _("舆情"),
-    "assess": _("考核"),
     "drills": _("演练"),
 }
 # Grade → (label, seriousness); CSS class grade-N: Ⅰ red, Ⅱ orange, Ⅲ yellow, Ⅳ blue.
@@ -156,6 +156,22 @@ def _inbox_panel(request: HttpRequest, principal: Principal) -> dict[str, Any]:
     }
 
 
+def _assess_panel(request: HttpRequest, principal: Principal) -> dict[str, Any]:
+    """Evaluation items someone must act on: cases to confirm or dismiss (evaluators),
+    inquiry letters to answer (the unit), and new pattern-analysis findings."""
+    cases = assess_selectors.cases_to_decide(principal)
+    letters = assess_selectors.letters_to_answer(principal)
+    findings = assess_selectors.findings_visible(principal).filter(state="open")
+    return {
+        "cases_to_decide": list(cases[:PANEL_LENGTH]),
+        "cases_total": cases.count(),
+        "letters_to_answer": list(letters[:PANEL_LENGTH]),
+        "letters_total": letters.count(),
+        "open_findings": list(findings.order_by("-last_at", "-pk")[:PANEL_LENGTH]),
+        "findings_total": findings.count(),
+    }
+
+
 PANELS: dict[str, Callable[[HttpRequest, Principal], dict[str, Any]]] = {
     "duty": _duty_panel,
     "workers": _workers_panel,
@@ -164,6 +180,7 @@ PANELS: dict[str, Callable[[HttpRequest, Principal], dict[str, Any]]] = {
     "routes": _routes_panel,
     "dead-letters": _dead_letters_panel,
     "inbox": _inbox_panel,
+    "assess": _assess_panel,
 }
 
 

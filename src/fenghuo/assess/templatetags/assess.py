@@ -1,0 +1,50 @@
+"""`{% load assess %}{% event_assess event %}`: on the event page, the events that read
+alike, the findings it is part of, its reports' adoption (采用, with the button for a
+duty officer above the unit), the evaluation cases about it and, once it has ended, the
+summary (总结评估) — all read through the assess selectors with the reader's access."""
+
+from typing import Any
+
+from django import template
+
+from fenghuo.assess import selectors, services
+from fenghuo.events.models import Event, ReportStatus
+from fenghuo.events.selectors import event_reports
+from fenghuo.org.policy import principal_for
+
+register = template.Library()
+
+
+@register.inclusion_tag("assess/_event_assess.html", takes_context=True)
+def event_assess(context: dict[str, Any], event: Event) -> dict[str, Any]:
+    request = context["request"]
+    principal = principal_for(request.user)
+    adoptions: dict[int, list] = {}
+    for adoption in selectors.adoptions_of(principal, event):
+        adoptions.setdefault(adoption.report_id, []).append(adoption)
+    reports = []
+    for report in event_reports(principal, event):
+        if report.status != ReportStatus.SUBMITTED:
+            continue
+        offices = selectors.adopting_offices(principal, report)
+        done = adoptions.get(report.pk, [])
+        reports.append(
+            {
+                "report": report,
+                "adoptions": done,
+                "may_adopt": bool(offices) and offices[0].pk not in {a.office_id for a in done},
+            }
+        )
+    units = {r["report"].unit for r in reports}
+    return {
+        "event": event,
+        "similar": services.similar_events(principal, event),
+        "findings": list(selectors.event_findings(principal, event)),
+        "reports": reports,
+        "show_adoption": any(r["adoptions"] or r["may_adopt"] for r in reports),
+        "cases": list(selectors.cases_visible(principal).filter(event=event).order_by("at", "pk")),
+        "ended": event.status in selectors.ENDED,
+        "may_record": any(selectors.is_evaluator_of(principal, u) for u in units),
+        "csrf_token": context.get("csrf_token"),
+        "request": request,
+    }
