@@ -81,7 +81,9 @@ def test_a_running_worker_marks_an_obligation_late_after_its_due_time(migrated_s
 
 def test_a_killed_worker_restarted_loses_no_overdue_marking(migrated_site):
     count = 40
-    ids = migrated_site.django(SETUP.format(count=count, first=4, spacing=0.15))
+    # Spread over 20 s: on a loaded machine the worker may take seconds to start, and the
+    # test needs obligations still pending when it is killed.
+    ids = migrated_site.django(SETUP.format(count=count, first=4, spacing=0.5))
     worker = migrated_site.start("worker", **FAST)
     poll(lambda: _states(migrated_site, ids).get("late"), "the first obligations to go late")
     worker.signal(signal.SIGKILL)
