@@ -50,7 +50,6 @@ AREAS = {
     "release": _("信息发布"),
     "opinion": _("舆情"),
     "assess": _("考核"),
-    "drills": _("演练"),
 }
 # Grade → (label, seriousness); CSS class grade-N: Ⅰ red, Ⅱ orange, Ⅲ yellow, Ⅳ blue.
 GRADES = {
@@ -152,7 +151,7 @@ def _inbox_panel(request: HttpRequest, principal: Principal) -> dict[str, Any]:
     person = request.user
     return {
         "notices": [_notice_row(n) for n in selectors.recent_notices(person, PANEL_LENGTH)],
-        "unread": notify_selectors.unread_count(person),
+        "unread": notify_selectors.unread_count(person, drill=False),
     }
 
 

@@ -11,6 +11,7 @@ from django.utils.http import content_disposition_header
 from ninja import File, Router, Status, UploadedFile
 
 from fenghuo.core import clock
+from fenghuo.core.sandbox import drill_q
 from fenghuo.documents.docx import DOCX_CONTENT_TYPE
 from fenghuo.events import attachments, documents, selectors, services
 from fenghuo.events.models import Attachment, Consultation, Event, VerificationTask
@@ -38,6 +39,7 @@ router = Router(tags=["事件"])
 def _brief(event: Event, report_count: int) -> dict:
     return {
         "id": event.pk,
+        "is_drill": event.is_drill,
         "title": event.title,
         "category": str(event.category),
         "status": event.status,
@@ -50,11 +52,19 @@ def _brief(event: Event, report_count: int) -> dict:
     }
 
 
-@router.get("/events", response=list[EventOut], summary="事件列表")
-def list_events(request: HttpRequest, status: str | None = None, limit: int = 100):
+@router.get(
+    "/events",
+    response=list[EventOut],
+    summary="事件列表",
+    description="演练事件不在列表中；drill=true 时只列演练事件。",
+)
+def list_events(
+    request: HttpRequest, status: str | None = None, drill: bool = False, limit: int = 100
+):
     principal = request_principal(request)
     events = (
         selectors.events_visible(principal)
+        .filter(drill_q(drill))
         .select_related("category", "category__parent")
         .order_by("-occurred_at")
     )

@@ -12,6 +12,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Max, Q, QuerySet
 
+from fenghuo.core.sandbox import DrillFilter, drill_q
 from fenghuo.opinion.models import (
     OpinionWarning,
     Platform,
@@ -33,10 +34,12 @@ def may_read_posts(principal: Principal) -> bool:
     return principal.is_superuser or any(g.role in POST_READERS for g in principal.grants)
 
 
-def posts_visible(principal: Principal) -> QuerySet[Post]:
+def posts_visible(principal: Principal, *, drill: DrillFilter = False) -> QuerySet[Post]:
+    """Posts the principal may read: real ones unless `drill` asks for a drill's, so the
+    stream, the statistics and the reports never count drill posts."""
     if not may_read_posts(principal):
         return Post.objects.none()
-    return Post.objects.all()
+    return Post.objects.filter(drill_q(drill))
 
 
 def recent_posts(principal: Principal, limit: int) -> QuerySet[Post]:
@@ -64,11 +67,12 @@ def matching_posts(
     )
 
 
-def topics_visible(principal: Principal) -> QuerySet[Topic]:
-    """Topics, hottest first (heat, then most recent)."""
+def topics_visible(principal: Principal, *, drill: DrillFilter = False) -> QuerySet[Topic]:
+    """Topics, hottest first (heat, then most recent): real ones unless `drill` asks for a
+    drill's (`drill=None` for one topic by id, whichever kind it is)."""
     if not may_read_posts(principal):
         return Topic.objects.none()
-    return Topic.objects.order_by("-heat", "-last_seen", "-pk")
+    return Topic.objects.filter(drill_q(drill)).order_by("-heat", "-last_seen", "-pk")
 
 
 def topic_detail(principal: Principal, topic: Topic) -> dict[str, Any]:
@@ -80,7 +84,7 @@ def topic_detail(principal: Principal, topic: Topic) -> dict[str, Any]:
     "followers", "verified"}], "representative": [Post], "schemes": [Scheme visible],
     "warnings": [OpinionWarning visible]}.
     """
-    if not topics_visible(principal).filter(pk=topic.pk).exists():
+    if not topics_visible(principal, drill=None).filter(pk=topic.pk).exists():
         raise PermissionDenied("无权查看该话题")
     posts = Post.objects.filter(topic=topic)
     sentiment = {label.value: 0 for label in SentimentLabel}
@@ -129,16 +133,21 @@ def topic_detail(principal: Principal, topic: Topic) -> dict[str, Any]:
         "authors": authors,
         "representative": representative,
         "schemes": list(schemes_visible(principal).filter(topics=topic)),
-        "warnings": list(opinion_warnings_visible(principal).filter(topic=topic)),
+        "warnings": list(opinion_warnings_visible(principal, drill=None).filter(topic=topic)),
     }
 
 
-def opinion_warnings_visible(principal: Principal) -> QuerySet[OpinionWarning]:
-    """Warnings of the schemes the principal sees, newest first."""
+def opinion_warnings_visible(
+    principal: Principal, *, drill: DrillFilter = False
+) -> QuerySet[OpinionWarning]:
+    """Warnings of the schemes the principal sees, newest first (real ones unless `drill`
+    asks for a drill's)."""
     if not may_read_posts(principal):
         return OpinionWarning.objects.none()
     return (
-        OpinionWarning.objects.filter(scheme__in=schemes_visible(principal).values("pk"))
+        OpinionWarning.objects.filter(
+            drill_q(drill, "topic__"), scheme__in=schemes_visible(principal).values("pk")
+        )
         .select_related("scheme", "topic", "decided_by")
         .order_by("-raised_at", "-pk")
     )

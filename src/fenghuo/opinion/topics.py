@@ -8,8 +8,8 @@ Each topic keeps a running centroid (the sum of its posts' vectors, cut to its
 the group has one; otherwise the topic whose centroid is most similar (cosine ≥
 `THRESHOLD`) among the topics seen in the last `ACTIVE` (found through an inverted index
 term → topics); otherwise it opens a new topic. Nothing is ever re-clustered. Drill posts
-only join drill topics. The index is per process and reads
-the topics other processes changed before each batch (`Index.sync`).
+only join topics of their own drill run, real posts only real topics. The index is per
+process and reads the topics other processes changed before each batch (`Index.sync`).
 
 Counters per topic and time bucket (`TopicBucket`, `BUCKET` wide, by publication time) are
 incremented for the posts a batch stored; the figures below are recomputed for the topics
@@ -129,7 +129,7 @@ class Entry:
     centroid: dict[str, float]  # running sum
     norm: float
     last_seen: datetime
-    is_drill: bool
+    sandbox: tuple[bool, str]  # (is_drill, drill_tag): real posts never join drill topics
 
 
 class Index:
@@ -141,13 +141,19 @@ class Index:
         self.synced_at: datetime | None = None
         self.lock = threading.Lock()
 
-    def put(self, pk: int, centroid: dict[str, float], last_seen: datetime, drill: bool) -> None:
+    def put(
+        self,
+        pk: int,
+        centroid: dict[str, float],
+        last_seen: datetime,
+        sandbox: tuple[bool, str],
+    ) -> None:
         old = self.entries.get(pk)
         if old is not None:
             for term in old.centroid:
                 self.postings.get(term, set()).discard(pk)
         norm = math.sqrt(sum(w * w for w in centroid.values()))
-        self.entries[pk] = Entry(centroid, norm, last_seen, drill)
+        self.entries[pk] = Entry(centroid, norm, last_seen, sandbox)
         for term in centroid:
             self.postings.setdefault(term, set()).add(pk)
 
@@ -161,20 +167,20 @@ class Index:
         rows = Topic.objects.filter(last_seen__gte=now - ACTIVE)
         if self.synced_at is not None:
             rows = rows.filter(updated_at__gte=self.synced_at)
-        for pk, centroid, last_seen, drill in rows.values_list(
-            "pk", "centroid", "last_seen", "is_drill"
+        for pk, centroid, last_seen, drill, tag in rows.values_list(
+            "pk", "centroid", "last_seen", "is_drill", "drill_tag"
         ):
-            self.put(pk, centroid, last_seen, drill)
+            self.put(pk, centroid, last_seen, (drill, tag))
         self.evict(now - ACTIVE)
         self.synced_at = now
 
-    def best(self, vec: dict[str, float], drill: bool) -> tuple[int | None, float]:
+    def best(self, vec: dict[str, float], sandbox: tuple[bool, str]) -> tuple[int | None, float]:
         terms = _top(vec, CANDIDATE_TERMS)
         candidates = set().union(*(self.postings.get(term, ()) for term in terms)) if terms else ()
         best, best_score = None, 0.0
         for pk in candidates:
             entry = self.entries[pk]
-            if entry.is_drill != drill or not entry.norm:
+            if entry.sandbox != sandbox or not entry.norm:
                 continue
             score = sum(w * entry.centroid.get(t, 0.0) for t, w in vec.items()) / entry.norm
             if score > best_score or (score == best_score and best is not None and pk < best):
@@ -212,19 +218,22 @@ def assign(posts: Sequence[Post], now: datetime) -> Plan:
     """Set `topic_id` on each unsaved post; new topics are inserted here."""
     plan = Plan()
     groups = {p.dup_group for p in posts if p.dup_group}
-    group_topics = dict(
-        Post.objects.filter(dup_group__in=groups, topic__isnull=False).values_list(
-            "dup_group", "topic_id"
-        )
-    )
+    # A near-duplicate group may hold real and drill copies: each joins its own kind's topic.
+    group_topics = {
+        (group, (drill, tag)): topic
+        for group, topic, drill, tag in Post.objects.filter(
+            dup_group__in=groups, topic__isnull=False
+        ).values_list("dup_group", "topic_id", "is_drill", "drill_tag")
+    }
     with INDEX.lock:
         INDEX.sync(now)
         for post in posts:
             vec = vector(post.tokens.split())
             plan.vectors[id(post)] = vec
-            pk = group_topics.get(post.dup_group)
+            sandbox = (post.is_drill, post.drill_tag)
+            pk = group_topics.get((post.dup_group, sandbox))
             if pk is None:
-                best, score = INDEX.best(vec, post.is_drill)
+                best, score = INDEX.best(vec, sandbox)
                 pk = best if score >= THRESHOLD else None
             if pk is None:
                 topic = Topic.objects.create(
@@ -232,22 +241,23 @@ def assign(posts: Sequence[Post], now: datetime) -> Plan:
                     first_seen=post.published_at,
                     last_seen=post.published_at,
                     is_drill=post.is_drill,
+                    drill_tag=post.drill_tag,
                     division_code=post.division_code,
                     updated_at=now,
                 )
                 pk = topic.pk
                 plan.created.add(pk)
-                INDEX.put(pk, {}, post.published_at, post.is_drill)
+                INDEX.put(pk, {}, post.published_at, sandbox)
             entry = INDEX.entries.get(pk)
             if entry is not None:
                 # Later posts of the batch see this one in the centroid at once.
                 centroid = dict(entry.centroid)
                 for term, w in vec.items():
                     centroid[term] = centroid.get(term, 0.0) + w
-                INDEX.put(pk, _top(centroid, TOP_TERMS), entry.last_seen, entry.is_drill)
+                INDEX.put(pk, _top(centroid, TOP_TERMS), entry.last_seen, entry.sandbox)
             post.topic_id = pk
             if post.dup_group:
-                group_topics[post.dup_group] = pk
+                group_topics[(post.dup_group, sandbox)] = pk
     return plan
 
 
@@ -400,7 +410,7 @@ def record(
         )
     with INDEX.lock:
         for topic in topics:
-            INDEX.put(topic.pk, topic.centroid, topic.last_seen, topic.is_drill)
+            INDEX.put(topic.pk, topic.centroid, topic.last_seen, (topic.is_drill, topic.drill_tag))
     return result
 
 
