@@ -28,6 +28,7 @@ api.add_router("/", "fenghuo.alerts.api.router")
 api.add_router("/", "fenghuo.response.api.router")
 api.add_router("/", "fenghuo.release.api.router")
 api.add_router("/", "fenghuo.opinion.api.router")
+api.add_router("/drills/", "fenghuo.drills.api.router")
 
 
 @api.exception_handler(ValidationError)

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "fenghuo.response",
     "fenghuo.release",
     "fenghuo.opinion",
+    "fenghuo.drills",
     "fenghuo.desk",
 ]
 
@@ -222,6 +223,7 @@ FENGHUO_WORKER_LOOPS: dict[str, float] = {
     "fenghuo.escalation.deadlines:run_escalations": 0.5,
     "fenghuo.response.tasks:mark_overdue_tasks": 1.0,
     "fenghuo.opinion.feeds:poll_feeds": 5.0,
+    "fenghuo.drills.tasks:advance_drills": 0.5,
 }
 
 # Notifications (notify/): a person's external channels in order (in-app always comes

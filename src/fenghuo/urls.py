@@ -49,6 +49,7 @@ urlpatterns = [
     path("public/", include("fenghuo.alerts.public_urls")),
     path("response/", include("fenghuo.response.urls")),
     path("opinion/", include("fenghuo.opinion.urls")),
+    path("drills/", include("fenghuo.drills.urls")),
     path(
         "reports/<int:pk>/attachments/", event_views.report_attachments, name="report-attachments"
     ),
