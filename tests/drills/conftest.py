@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from fenghuo.core import clock
+from fenghuo.opinion import dedup, topics
 
 
 @pytest.fixture
@@ -23,3 +24,11 @@ def province(db, now):
     from tests.drills import world
 
     return world.build()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_opinion_indexes(monkeypatch):
+    """The near-duplicate and topic indexes are process state; each test's database starts
+    empty (as in tests/opinion)."""
+    monkeypatch.setattr(dedup, "INDEX", dedup.Index())
+    monkeypatch.setattr(topics, "INDEX", topics.Index())

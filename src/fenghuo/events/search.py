@@ -182,7 +182,11 @@ def write_documents(
 
 def index_report(report: Report) -> None:
     """Bring the index row of `report` up to date. Call it inside the transaction that
-    writes the report, so the two commit or roll back together."""
+    writes the report, so the two commit or roll back together. Drill reports are not
+    indexed: ranking weighs every indexed document (SQLite's bm25), so a drill's reports
+    would move the scores of real searches; drills are listed on their own pages."""
+    if report.is_drill:
+        return
     connection = connections[report._state.db or "default"]
     write_documents(connection, [(report.pk, document_of(report))])
 
@@ -210,7 +214,11 @@ def rebuild_index(using: str = "default", *, batch: int = 500) -> int:
     """Drop every index row and index every report again; the number of reports."""
     connection = connections[using]
     clear_index(connection)
-    reports = Report.objects.using(using).only("pk", "title", "place", *BODY_FIELDS)
+    reports = (
+        Report.objects.using(using)
+        .filter(is_drill=False)
+        .only("pk", "title", "place", *BODY_FIELDS)
+    )
     count = write_documents(
         connection,
         ((r.pk, document_of(r)) for r in reports.iterator(chunk_size=batch)),
