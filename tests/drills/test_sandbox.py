@@ -24,7 +24,6 @@ from fenghuo.events import services as event_services
 from fenghuo.events.models import Channel, Event, Report, ReportKind, TimelineEntry
 from fenghuo.notify import selectors as notify_selectors
 from fenghuo.notify.models import Message
-from fenghuo.opinion import reports as opinion_reports
 from fenghuo.opinion import selectors as opinion_selectors
 from fenghuo.opinion import services as opinion_services
 from fenghuo.opinion.models import OpinionWarning, Post, Topic
@@ -381,4 +380,4 @@ def test_report_document_has_the_score_table_and_timeline(province):
     assert set(units) == {"中共江口县委办公室", "中共临江市委办公室", "示范省委办公厅"}
     timeline = document.tables[2]
     assert timeline.rows[1].cells[0].text == "T+0:00:00"
-    assert any("情况注入" == row.cells[2].text for row in timeline.rows[1:])
+    assert any(row.cells[2].text == "情况注入" for row in timeline.rows[1:])
