@@ -454,11 +454,11 @@ def _data_path(data: Any, loc: tuple) -> tuple:
     path: list[Any] = []
     current, tag_skipped = data, False
     for part in loc:
+        if isinstance(current, dict) and part == current.get("kind") and not tag_skipped:
+            tag_skipped = True  # the tag comes first ("report" is also a field of a report)
+            continue
         if _has(current, part):
             current, tag_skipped = current[part], False
-        elif isinstance(current, dict) and part == current.get("kind") and not tag_skipped:
-            tag_skipped = True
-            continue
         elif isinstance(part, str) and part != "[key]":
             current = None  # a missing key: point at its mapping, name the key
         else:
@@ -490,6 +490,8 @@ def _chinese(error: dict) -> str:
     }
     if kind == "invalid_key" or "[key]" in error["loc"]:
         return "键须为文字（YAML 会把 on、off、yes、no 等当作真假值，请加引号或换用别的键）"
+    if kind == "literal_error" and error["loc"] and error["loc"][-1] == "action":
+        return "行动只能是：" + "、".join(f"{k}（{v}）" for k, v in ACTIONS.items())
     if kind == "literal_error":
         return f"只能是：{ctx.get('expected', '')}"
     if kind == "union_tag_invalid":
