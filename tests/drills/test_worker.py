@@ -19,8 +19,9 @@ injections = "\\n".join(
     at: {{n}}
     kind: report
     unit: bureau
-    report: {{{{title: 演练报告第{{n}}号（江口县第{{n}}处）, category: fire, place: 江口县第{{n}}处仓库,
-             narrative: 第{{n}}处仓库起火。, division_code: "990121"}}}}'''
+    report: {{{{title: 演练报告第{{n}}号（江口县第{{n}}处）, category: fire,
+             place: 江口县第{{n}}处仓库, narrative: 第{{n}}处仓库起火。,
+             division_code: "990121"}}}}'''
     for n in range({count})
 )
 text = f'''title: 连续注入
@@ -34,7 +35,8 @@ injections:
 scenario, _ = services.upload_scenario(
     director, unit=world.units["示范省委办公厅"], filename="burst.yaml", text=text
 )
-run = services.prepare_run(director, slug=scenario.slug, unit=world.units["示范省委办公厅"], speed=120)
+office = world.units["示范省委办公厅"]
+run = services.prepare_run(director, slug=scenario.slug, unit=office, speed=120)
 services.start_run(director, run)
 result = run.pk
 """
