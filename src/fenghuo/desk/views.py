@@ -38,6 +38,8 @@ from fenghuo.core import clock
 from fenghuo.core.selectors import worker_statuses
 from fenghuo.desk import selectors
 from fenghuo.desk.selectors import Arrival, Cursor, FeedReader, Item, Notice
+from fenghuo.drills import drilltime
+from fenghuo.drills import selectors as drill_selectors
 from fenghuo.escalation import selectors as escalation_selectors
 from fenghuo.notify import selectors as notify_selectors
 from fenghuo.org.models import Role
@@ -155,6 +157,17 @@ def _inbox_panel(request: HttpRequest, principal: Principal) -> dict[str, Any]:
     }
 
 
+def _drills_panel(request: HttpRequest, principal: Principal) -> dict[str, Any]:
+    """Drills under way that the reader directs or takes part in: a link to each (their
+    work is on the drill's page, never mixed into the real panels), and to directors the
+    injections that failed."""
+    runs = list(drill_selectors.running_for(principal)[:5])
+    return {
+        "drills": [(run, drilltime.stamp(drilltime.minutes(run))) for run in runs],
+        "drill_failures": list(drill_selectors.failed_injections(principal)[:5]),
+    }
+
+
 PANELS: dict[str, Callable[[HttpRequest, Principal], dict[str, Any]]] = {
     "duty": _duty_panel,
     "workers": _workers_panel,
@@ -163,6 +176,7 @@ PANELS: dict[str, Callable[[HttpRequest, Principal], dict[str, Any]]] = {
     "routes": _routes_panel,
     "dead-letters": _dead_letters_panel,
     "inbox": _inbox_panel,
+    "drills": _drills_panel,
 }
 
 

@@ -467,6 +467,10 @@ def _data_path(data: Any, loc: tuple) -> tuple:
     return tuple(path)
 
 
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def _chinese(error: dict) -> str:
     kind, ctx = error["type"], error.get("ctx") or {}
     messages = {
@@ -497,11 +501,11 @@ def _chinese(error: dict) -> str:
     if kind == "union_tag_invalid":
         return "类型（kind）只能是 report、call、posts、cap 或 notice"
     if kind == "greater_than_equal":
-        return f"不能小于 {ctx.get('ge')}"
+        return f"不能小于 {_number(ctx.get('ge'))}"
     if kind == "greater_than":
-        return f"须大于 {ctx.get('gt')}"
+        return f"须大于 {_number(ctx.get('gt'))}"
     if kind == "less_than_equal":
-        return f"不能大于 {ctx.get('le')}"
+        return f"不能大于 {_number(ctx.get('le'))}"
     if kind == "string_too_long":
         return f"不能超过 {ctx.get('max_length')} 个字"
     if kind == "too_short":

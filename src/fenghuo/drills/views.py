@@ -244,7 +244,13 @@ def _live_context(request: HttpRequest, principal: Principal, run: DrillRun) -> 
         spec = services.check_scenario(run.source)
         results = scoring.evaluate(run, spec, selectors.participants(run))
         context["injections"] = [
-            {"row": row, "stamp": drilltime.stamp(row.at_minutes)}
+            {
+                "row": row,
+                "stamp": drilltime.stamp(row.at_minutes),
+                "kind": KINDS[row.kind],
+                "plan": _injection_text(spec.injection(row.key)),
+                "note": spec.injection(row.key).note,
+            }
             for row in selectors.injections(run)
         ]
         context["outcomes"] = results.outcomes
