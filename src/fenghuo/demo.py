@@ -1,15 +1,20 @@
 """Demo data for a first look: the demo province (org.demo) plus a few reports filed
 through the real services, so grading, routing, obligations and the duty desk have
-something to show. Composes every app, so it sits at the top like urls.py and api.py."""
+something to show, and an opinion monitoring scheme, so the bundled drill scenarios run
+against the demo as they are. Composes every app, so it sits at the top like urls.py and
+api.py."""
 
 from datetime import timedelta
 
 from django.db import transaction
 
 from fenghuo.core import clock
+from fenghuo.core.services import audited_save
 from fenghuo.criteria.models import EventCategory
 from fenghuo.events import services as event_services
 from fenghuo.events.models import Channel, ReportKind
+from fenghuo.opinion import services as opinion_services
+from fenghuo.opinion.models import WarningRule
 from fenghuo.org import demo as org_demo
 from fenghuo.org.models import Person, Unit
 from fenghuo.org.policy import principal_for
@@ -51,6 +56,32 @@ REPORTS = [
 ]
 
 
+# The cyberspace office's scheme over the province's places and kinds of emergency, with
+# thresholds for yellow and orange opinion warnings (the school-rumour drill needs them).
+SCHEME = (
+    "全省突发事件监测",
+    "(示范省 OR 临江 OR 江口 OR 青山) AND (爆炸 OR 中毒 OR 学校 OR 暴雨 OR 洪水)",
+)
+WARNING_RULES = [
+    {"colour": "yellow", "min_posts": 15},
+    {"colour": "orange", "min_posts": 30, "min_negative_share": 0.5},
+]
+
+
+def seed_opinion() -> None:
+    """The demo's monitoring scheme and its warning thresholds (audited like the admin)."""
+    analyst = Person.objects.get(username="yuqing")
+    name, expression = SCHEME
+    scheme = opinion_services.scheme_create(
+        principal_for(analyst),
+        name=name,
+        expression_text=expression,
+        owner_unit=analyst.unit,
+    )
+    for rule in WARNING_RULES:
+        audited_save(org_demo.SEEDER, WarningRule(scheme=scheme, **rule))
+
+
 @transaction.atomic
 def seed() -> dict[str, int]:
     """The demo province and its first reports; nothing when already there."""
@@ -70,4 +101,5 @@ def seed() -> dict[str, int]:
             data=data,
             received_at=now - timedelta(minutes=minutes),
         )
+    seed_opinion()
     return {**counts, "reports": len(REPORTS)}

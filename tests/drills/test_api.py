@@ -141,6 +141,13 @@ def test_progress_runs_on_the_drill_clock(province):
         browser.post(f"/api/drills/runs/{run['id']}/end", {"note": "提前结束"}, content_type=JSON)
     )
     assert ended["state"] == "ended" and ended["scores"]["units"]
+    # Ended early: what had not come due yet (or whose injection never came) is not scored.
+    states = {o["id"]: o["state"] for o in ended["scores"]["outcomes"]}
+    assert states["merge"] == "unscored"  # anchored at T+15, 20 minutes: due at T+35
+    assert states["release"] == "unscored"  # its notice (T+40) never came
+    province = next(u for u in ended["scores"]["units"] if u["key"] == "province")
+    assert (province["expected"], province["missed"], province["unscored"]) == (8, 2, 5)
+    assert province["timeliness"] == 33.3  # grading's 10 of the decided 10 + 10 + 10
     again = browser.post(f"/api/drills/runs/{run['id']}/end", {}, content_type=JSON)
     assert again.status_code == 422
     assert again.json()["errors"]["state"] == ["演练已结束，不能结束"]

@@ -108,6 +108,7 @@ def test_a_run_from_the_scenario_page_to_the_results(province):
         f'href="/drills/runs/{run.pk}/"' in desk
         and "江口县化工园区临江化工集团江口分厂爆炸事故" not in desk
     )
+    Drill(run).at(17)  # the receipts were due at T+16; nobody signed
     answer = browser.post(f"/drills/runs/{run.pk}/end/", {"note": "演示结束"})
     assert answer["Location"] == f"/drills/runs/{run.pk}/results/"
     results = browser.get(answer["Location"]).content.decode()

@@ -647,6 +647,13 @@ def _cross_check(scenario: Scenario, positions: _Positions) -> list[Problem]:
 
     for n, expectation in enumerate(scenario.expectations):
         here = ("expectations", n)
+        start = injections[expectation.after][1].at if expectation.after in injections else 0
+        if start + expectation.within > scenario.duration:
+            bad(
+                (*here, "within"),
+                f"时限到演练第 {start + expectation.within:g} 分钟，超出演练时长 "
+                f"{scenario.duration:g} 分钟：演练结束时还没到时限",
+            )
         unit((*here, "unit"), expectation.unit, participant=True)
         unit((*here, "from_unit"), expectation.from_unit)
         if expectation.after is not None and expectation.after not in injections:

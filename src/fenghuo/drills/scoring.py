@@ -10,14 +10,17 @@ drill minutes, so a response time is (done − anchor) × speed.
     late     done after the limit                   earns half its points
     missed   not done and the limit has passed      earns nothing
     pending  not done, still within the limit (or its anchor not yet injected)
+    unscored the drill ended before its limit, or before its anchor was injected:
+             the unit never had its full time, so it counts neither way
 
 Per participating unit (simulated units are played by the drill and not scored):
 
-    时效 timeliness   = points earned / points possible            (its expectations)
+    时效 timeliness   = points earned / points possible            (its expectations
+                        decided so far: neither pending nor unscored)
     履职 obligations  = (met on time + ½ met late) / obligations   (its reporting duties
                         in the run's events that fell due during the drill or were met in
                         it: reports, receipts, sign-offs, verification answers)
-    完成 completeness = expectations done at all / expectations
+    完成 completeness = expectations done at all / expectations decided
     总分 score        = 50% 时效 + 30% 履职 + 20% 完成; a part a unit has nothing for is
                         left out and the others weigh in proportion.
 """
@@ -55,7 +58,14 @@ from fenghuo.release.models import ReleaseVersion, VersionState
 from fenghuo.response.models import LevelChange
 
 WEIGHTS = {"timeliness": 0.5, "obligations": 0.3, "completeness": 0.2}
-STATES = {"on_time": "按时", "late": "超时", "missed": "未完成", "pending": "进行中"}
+STATES = {
+    "on_time": "按时",
+    "late": "超时",
+    "missed": "未完成",
+    "pending": "进行中",
+    "unscored": "不计分",
+}
+DECIDED = ("on_time", "late", "missed")
 
 
 @dataclass
@@ -88,6 +98,7 @@ class UnitScore:
     late: int = 0
     missed: int = 0
     pending: int = 0
+    unscored: int = 0
     points: int = 0
     earned: float = 0.0
     mean_minutes: float | None = None
@@ -327,10 +338,12 @@ def evaluate(
                 seconds = max(0.0, (done - anchor).total_seconds())
                 outcome.minutes = round(seconds * run.speed / 60, 1)
                 outcome.state = "on_time" if done <= outcome.deadline_at else "late"
-            elif moment > outcome.deadline_at or final:
+            elif moment > outcome.deadline_at:
                 outcome.state = "missed"
+            elif final:
+                outcome.state = "unscored"  # the drill ended before its limit
         elif final:
-            outcome.state = "missed"  # its injection never came: nothing could be done
+            outcome.state = "unscored"  # its injection never came: nothing could be done
         outcome.earned = {"on_time": e.points, "late": e.points / 2}.get(outcome.state, 0.0)
         outcomes.append(outcome)
     return Results(
@@ -356,8 +369,9 @@ def _unit_scores(
         row.expected = len(mine)
         for o in mine:
             setattr(row, o.state, getattr(row, o.state) + 1)
-        row.points = sum(o.points for o in mine)
-        row.earned = sum(o.earned for o in mine)
+        decided = [o for o in mine if o.state in DECIDED]
+        row.points = sum(o.points for o in decided)
+        row.earned = sum(o.earned for o in decided)
         times = [o.minutes for o in mine if o.minutes is not None]
         row.mean_minutes = round(sum(times) / len(times), 1) if times else None
         # What fell due within the drill (or was done in it); a follow-up due after the
@@ -380,7 +394,7 @@ def _unit_scores(
         parts = {
             "timeliness": _share(row.earned, row.points),
             "obligations": _share(met, row.obligations),
-            "completeness": _share(row.on_time + row.late, row.expected),
+            "completeness": _share(row.on_time + row.late, len(decided)),
         }
         row.timeliness = _round(parts["timeliness"])
         row.obligation_rate = _round(parts["obligations"])
