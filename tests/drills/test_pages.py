@@ -174,3 +174,26 @@ def test_a_call_is_taken_down_on_the_drill_page(province):
     run.refresh_from_db()
     [outcome] = run.results["outcomes"]
     assert (outcome["state"], outcome["minutes"]) == ("on_time", 1.0)
+
+
+def test_drill_events_stay_out_of_the_event_list_unless_asked_for(province):
+    director = province.principal("sheng_zhiban")
+    run = services.prepare_run(
+        director, slug="chemical-plant-explosion", unit=province.units["示范省委办公厅"], speed=10
+    )
+    services.start_run(director, run)
+    Drill(run).at(1)
+    drill_event = Report.objects.get(drill_tag=run.tag).event
+    browser = client("sheng_zhiban")
+    listing = browser.get("/events/").content.decode()
+    assert f'id="event-{drill_event.pk}"' not in listing
+    assert "临江化工集团江口分厂发生爆炸" in listing  # the demo's real event about the plant
+    drills = browser.get("/events/?drill=on").content.decode()
+    assert (
+        f'id="event-{drill_event.pk}"' in drills and '<span class="tag drill">演练</span>' in drills
+    )
+    assert "共 1 个事件" in drills
+    assert [e["id"] for e in browser.get("/api/events?drill=true").json()] == [drill_event.pk]
+    assert drill_event.pk not in [e["id"] for e in browser.get("/api/events").json()]
+    page = browser.get(f"/events/{drill_event.pk}/").content.decode()
+    assert "演练事件：本事件属于演练" in page

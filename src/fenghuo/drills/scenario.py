@@ -37,11 +37,12 @@ from importlib import resources
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticError
 
 from fenghuo.criteria.models import EventCategory
 from fenghuo.events.models import EventStatus
+from fenghuo.opinion.services import PLATFORM_BY_NAME
 
 MAX_BYTES = 512 * 1024
 ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,39}$"
@@ -725,8 +726,6 @@ def _check_expectation(expectation: Expectation, here: tuple, injections: dict, 
 
 
 def _platform(value: str) -> str | None:
-    from fenghuo.opinion.services import PLATFORM_BY_NAME
-
     return PLATFORM_BY_NAME.get(value)
 
 
@@ -748,7 +747,3 @@ def bundled() -> list[Bundled]:
         if entry.name.endswith(".yaml")
     ]
     return sorted(found, key=lambda b: b.slug)
-
-
-def injection_types() -> TypeAdapter:
-    return TypeAdapter(Injection)
