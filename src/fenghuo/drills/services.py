@@ -13,6 +13,7 @@ import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
@@ -75,9 +76,16 @@ def _require_director(principal: Principal, unit: Unit) -> None:
 def check_scenario(text: str) -> ScenarioSpec:
     """The scenario, or a ValidationError listing every problem with its place."""
     try:
-        return load(text)
+        return _loaded(text)
     except ScenarioError as exc:
         raise ValidationError({"file": exc.messages}) from None
+
+
+@lru_cache(maxsize=64)
+def _loaded(text: str) -> ScenarioSpec:
+    """A run's text is fixed, and the loop reads it every step: parse it once per process
+    (a failure is not cached: it raises)."""
+    return load(text)
 
 
 # --- the library ------------------------------------------------------------------------------
@@ -345,16 +353,7 @@ def end_run(principal: Principal | None, run: DrillRun, *, note: str = "") -> Dr
     spec = check_scenario(run.source)
     units = selectors.participants(run)
     results = scoring.evaluate(run, spec, units)
-    run.results = {
-        **results.as_json(),
-        "timeline": selectors.timeline(run),
-        "events": list(
-            Report.objects.filter(drill_tag=run.tag, is_drill=True)
-            .exclude(event=None)
-            .values_list("event_id", flat=True)
-            .distinct()
-        ),
-    }
+    run.results = {**results.as_json(), "timeline": selectors.timeline(run)}
     run.save(update_fields=["state", "ended_at", "end_note", "results"])
     closing = f"演练结束（{note}）"
     escalation_services.close_drill(run.tag, closing)

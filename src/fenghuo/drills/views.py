@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -178,12 +179,14 @@ def scenario_detail(request: HttpRequest, slug: str) -> HttpResponse:
                 return redirect("drill-run", pk=replay.body["id"])
     mapping = []
     if entry.spec is not None:
-        director = units.first()
+        scope = Unit.objects.filter(is_active=True)
+        if not principal.is_superuser:  # the units below any unit the reader directs
+            within = Q(pk__in=[])
+            for director in units:
+                within |= Q(path__startswith=director.path)
+            scope = scope.filter(within)
         for key, unit_spec in entry.spec.units.items():
             default = Unit.objects.filter(name=unit_spec.name, is_active=True).first()
-            scope = Unit.objects.filter(is_active=True)
-            if director is not None and not principal.is_superuser:
-                scope = scope.filter(path__startswith=director.path)
             mapping.append(
                 {
                     "key": key,
