@@ -1347,9 +1347,9 @@ def stream_database(seed: int = SEED) -> dict:
         sizes.append(len(candidates))
         return found
 
-    def timed_facts(*args):
+    def timed_facts(*args, **kwargs):
         started = time.perf_counter()
-        found = original_facts(*args)
+        found = original_facts(*args, **kwargs)
         facts_seconds.append(time.perf_counter() - started)
         return found
 

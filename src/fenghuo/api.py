@@ -29,6 +29,7 @@ api.add_router("/", "fenghuo.response.api.router")
 api.add_router("/", "fenghuo.release.api.router")
 api.add_router("/", "fenghuo.opinion.api.router")
 api.add_router("/", "fenghuo.assess.api.router")
+api.add_router("/drills/", "fenghuo.drills.api.router")
 
 
 @api.exception_handler(ValidationError)

@@ -2,8 +2,9 @@
 through the real services, so grading, routing, obligations and the duty desk have
 something to show, and a few from the days before (a late sign-off, an accident nobody
 local reported, a verified death toll above the reported one, an adopted report), so the
-evaluation pages (考核) have something to rank, and online posts through the opinion
-pipeline. Composes every app, so it sits at the top like urls.py and api.py."""
+evaluation pages (考核) have something to rank; an opinion monitoring scheme, so the
+bundled drill scenarios run against the demo as they are, and online posts through the
+opinion pipeline. Composes every app, so it sits at the top like urls.py and api.py."""
 
 from datetime import datetime, timedelta
 
@@ -11,12 +12,14 @@ from django.db import transaction
 
 from fenghuo.assess import services as assess_services
 from fenghuo.core import clock
+from fenghuo.core.services import audited_save
 from fenghuo.criteria.models import EventCategory
 from fenghuo.escalation import services as escalation_services
 from fenghuo.escalation.models import Route
 from fenghuo.events import services as event_services
 from fenghuo.events.models import Channel, ReportKind, VerificationTask
 from fenghuo.opinion import services as opinion_services
+from fenghuo.opinion.models import WarningRule
 from fenghuo.org import demo as org_demo
 from fenghuo.org.models import Person, Unit
 from fenghuo.org.policy import principal_for
@@ -196,6 +199,32 @@ def _history(now: datetime) -> int:
     return filed_count
 
 
+# The cyberspace office's scheme over the province's places and kinds of emergency, with
+# thresholds for yellow and orange opinion warnings (the school-rumour drill needs them).
+SCHEME = (
+    "全省突发事件监测",
+    "(示范省 OR 临江 OR 江口 OR 青山) AND (爆炸 OR 中毒 OR 学校 OR 暴雨 OR 洪水)",
+)
+WARNING_RULES = [
+    {"colour": "yellow", "min_posts": 15},
+    {"colour": "orange", "min_posts": 30, "min_negative_share": 0.5},
+]
+
+
+def seed_opinion() -> None:
+    """The demo's monitoring scheme and its warning thresholds (audited like the admin)."""
+    analyst = Person.objects.get(username="yuqing")
+    name, expression = SCHEME
+    scheme = opinion_services.scheme_create(
+        principal_for(analyst),
+        name=name,
+        expression_text=expression,
+        owner_unit=analyst.unit,
+    )
+    for rule in WARNING_RULES:
+        audited_save(org_demo.SEEDER, WarningRule(scheme=scheme, **rule))
+
+
 @transaction.atomic
 def seed() -> dict[str, int]:
     """The demo province and its first reports; nothing when already there."""
@@ -216,6 +245,7 @@ def seed() -> dict[str, int]:
             data=data,
             received_at=now - timedelta(minutes=minutes),
         )
+    seed_opinion()
     opinion_services.ingest(
         (
             {

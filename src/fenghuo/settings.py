@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "fenghuo.release",
     "fenghuo.opinion",
     "fenghuo.assess",
+    "fenghuo.drills",
     "fenghuo.desk",
 ]
 
@@ -225,6 +226,7 @@ FENGHUO_WORKER_LOOPS: dict[str, float] = {
     "fenghuo.opinion.feeds:poll_feeds": 5.0,
     "fenghuo.opinion.topics:sweep_quiet": 60.0,
     "fenghuo.assess.tasks:assess_due": 2.0,
+    "fenghuo.drills.tasks:advance_drills": 0.5,
 }
 
 # Notifications (notify/): a person's external channels in order (in-app always comes

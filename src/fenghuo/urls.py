@@ -50,6 +50,7 @@ urlpatterns = [
     path("response/", include("fenghuo.response.urls")),
     path("opinion/", include("fenghuo.opinion.urls")),
     path("assess/", include("fenghuo.assess.urls")),
+    path("drills/", include("fenghuo.drills.urls")),
     path(
         "reports/<int:pk>/attachments/", event_views.report_attachments, name="report-attachments"
     ),

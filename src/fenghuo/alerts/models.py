@@ -146,6 +146,9 @@ class Warning(models.Model):
         verbose_name="关联事件",
     )
     is_drill = models.BooleanField("演练", default=False)
+    # The drill run the warning belongs to ("" otherwise): taken from its event, or from
+    # the drill that imported it; its purge removes the warning.
+    drill_tag = models.CharField("演练批次", max_length=40, blank=True)
     confidentiality = models.IntegerField(
         "公开范围",
         choices=Confidentiality.choices,

@@ -422,7 +422,10 @@ def _defaults(warning: Warning) -> tuple[str, str]:
 
 def _complete(warning: Warning, before: tuple[str, str] = ("", "")) -> None:
     """Defaults that follow from the content: the title and the area's names, when left
-    blank or still as generated before this change (so 黄色 → 橙色 renames the title)."""
+    blank or still as generated before this change (so 黄色 → 橙色 renames the title); a
+    warning about a drill event is a drill warning of that drill (never public)."""
+    if warning.event_id and warning.event.is_drill:
+        warning.is_drill, warning.drill_tag = True, warning.event.drill_tag
     if not warning.title or warning.title == before[0]:
         warning.title = _auto_title(warning)
     if warning.area_codes and (not warning.area_desc or warning.area_desc == before[1]):
@@ -469,7 +472,7 @@ def create_warning(
     )
     before = ("", "")
     if replaces is not None:
-        for name in FIELDS:
+        for name in (*FIELDS, "drill_tag"):
             setattr(warning, name, getattr(replaces, name))
         before = _defaults(warning)
     errors = _apply(principal, warning, data)
@@ -777,6 +780,7 @@ def _announce(warning: Warning, previous: Warning | None) -> None:
         "ref": f"warning:{warning.pk}",
         "urgent": warning.level <= URGENT_LEVEL,
         "is_drill": warning.is_drill,
+        "drill_tag": warning.drill_tag,
     }
     body = _body(warning)
     issued = {"subject": f"预警发布：{warning.title}", "body": body}
@@ -817,6 +821,7 @@ def _announce_lift(warning: Warning) -> None:
         "link": reverse("warning-detail", args=[warning.pk]),
         "ref": f"warning:{warning.pk}",
         "is_drill": warning.is_drill,
+        "drill_tag": warning.drill_tag,
     }
     everyone = {p.pk: p for p in people}
     for person in Person.objects.filter(pk__in=seen_people - set(everyone), is_active=True):
@@ -864,13 +869,14 @@ REFUSED_TYPES = {
 }
 
 
-def import_cap(principal: Principal, raw: bytes) -> ImportOutcome:
+def import_cap(principal: Principal, raw: bytes, *, drill_tag: str = "") -> ImportOutcome:
     """An external CAP 1.2 alert becomes a warning draft when its sender is a unit of the
     tree (by `SenderCode`, else by senderName and division code) and the importer may draft
     for that unit; otherwise — or when no valid draft can be made of it — a clue for the
     unit of its area (`intake.services.report_from_clue`), for a duty officer to verify.
     An invalid document creates nothing (ValidationError on "file"); the same alert
-    (sender, identifier) imported again returns what it became the first time."""
+    (sender, identifier) imported again returns what it became the first time. A drill
+    injects its exercise alerts with its `drill_tag`: what they become belongs to the drill."""
     try:
         alert = cap.parse(raw)
     except cap.CapError as exc:
@@ -886,7 +892,7 @@ def import_cap(principal: Principal, raw: bytes) -> ImportOutcome:
         return existing
     try:
         with transaction.atomic():
-            return _import(principal, alert, raw)
+            return _import(principal, alert, raw, drill_tag)
     except IntegrityError:
         existing = _replay(alert)  # the same alert, imported concurrently
         if existing is None:
@@ -919,7 +925,9 @@ def _sender_unit(alert: cap.ParsedAlert) -> Unit | None:
     return found[0] if len(found) == 1 else None
 
 
-def _import(principal: Principal, alert: cap.ParsedAlert, raw: bytes) -> ImportOutcome:
+def _import(
+    principal: Principal, alert: cap.ParsedAlert, raw: bytes, drill_tag: str = ""
+) -> ImportOutcome:
     unit = _sender_unit(alert)
     warning, note = None, ""
     if alert.msg_type == "Cancel":
@@ -931,11 +939,11 @@ def _import(principal: Principal, alert: cap.ParsedAlert, raw: bytes) -> ImportO
     else:
         try:
             with transaction.atomic():
-                warning = _draft_from(principal, unit, alert)
+                warning = _draft_from(principal, unit, alert, drill_tag)
         except ValidationError as exc:
             messages = "；".join(exc.messages)
             note = f"未能生成预警草稿（{messages}），已登记为线索"[:500]
-    report = None if warning is not None else _clue_from(principal, alert, note)
+    report = None if warning is not None else _clue_from(principal, alert, note, drill_tag)
     record = CapImport.objects.create(
         sender=alert.sender[:200],
         identifier=alert.identifier[:200],
@@ -964,7 +972,9 @@ def _import(principal: Principal, alert: cap.ParsedAlert, raw: bytes) -> ImportO
     return ImportOutcome("warning" if warning else "clue", warning, report, note)
 
 
-def _draft_from(principal: Principal, unit: Unit, alert: cap.ParsedAlert) -> Warning:
+def _draft_from(
+    principal: Principal, unit: Unit, alert: cap.ParsedAlert, drill_tag: str = ""
+) -> Warning:
     impact, cautions = cap.split_description(alert.description)
     starts = alert.effective or alert.onset or alert.sent_at
     area_desc = "、".join(a.desc for a in alert.areas if a.desc)
@@ -986,7 +996,7 @@ def _draft_from(principal: Principal, unit: Unit, alert: cap.ParsedAlert) -> War
         "impact": impact or IMPORT_PLACEHOLDER,
         "cautions": cautions or IMPORT_PLACEHOLDER,
         "measures": alert.instruction or IMPORT_PLACEHOLDER,
-        "is_drill": alert.status == "Exercise",
+        "is_drill": alert.status == "Exercise" or bool(drill_tag),
         "confidentiality": (
             Confidentiality.PUBLIC if alert.scope == "Public" else Confidentiality.INTERNAL
         ),
@@ -996,8 +1006,15 @@ def _draft_from(principal: Principal, unit: Unit, alert: cap.ParsedAlert) -> War
         for _sender, identifier, _sent in alert.references:
             old = Warning.objects.filter(identifier=identifier, state=WarningState.ISSUED).first()
             if old is not None and may_draft(principal, unit):
-                return adjust(principal, old, data)
-    return create_warning(principal, data)
+                return _tagged(adjust(principal, old, data), drill_tag)
+    return _tagged(create_warning(principal, data), drill_tag)
+
+
+def _tagged(warning: Warning, drill_tag: str) -> Warning:
+    if drill_tag and warning.drill_tag != drill_tag:
+        warning.drill_tag = drill_tag
+        warning.save(update_fields=["drill_tag"])
+    return warning
 
 
 def _may_file_clue(principal: Principal, unit: Unit) -> bool:
@@ -1025,7 +1042,9 @@ def _clue_unit(principal: Principal, codes: list[str]) -> Unit:
     raise PermissionDenied("无权导入外部预警：需值班员、舆情分析员或信息员角色")
 
 
-def _clue_from(principal: Principal, alert: cap.ParsedAlert, note: str) -> Report:
+def _clue_from(
+    principal: Principal, alert: cap.ParsedAlert, note: str, drill_tag: str = ""
+) -> Report:
     codes = [c for c in cap.division_codes_of(alert) if re.fullmatch(r"[0-9]{6}", c)]
     unit = _clue_unit(principal, codes)
     areas = "、".join(a.desc for a in alert.areas if a.desc)
@@ -1052,6 +1071,9 @@ def _clue_from(principal: Principal, alert: cap.ParsedAlert, note: str) -> Repor
         "occurred_at": alert.effective or alert.sent_at,
         "division_code": codes[0] if codes else unit.division_code,
         "place": (areas or unit.name)[:200],
+        # An exercise alert stays drill data when it becomes a clue.
+        "is_drill": alert.status == "Exercise" or bool(drill_tag),
+        "drill_tag": drill_tag,
     }
     category = cap.category_code_of(alert)
     if category:
@@ -1059,3 +1081,26 @@ def _clue_from(principal: Principal, alert: cap.ParsedAlert, note: str) -> Repor
     return report_from_clue(
         principal, unit=unit, clue_text=text, source_url=source_url[:500], data=data
     ).report
+
+
+# --- drill data ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def purge_drill(drill_tag: str) -> int:
+    """Delete a drill run's warnings (every version) and its CAP import records."""
+    if not drill_tag:
+        raise ValueError("purge_drill needs a drill tag")
+    warnings = Warning.objects.filter(
+        Q(drill_tag=drill_tag) | Q(event__drill_tag=drill_tag, event__is_drill=True),
+        is_drill=True,
+    )
+    ids = set(warnings.values_list("pk", flat=True))
+    ids |= set(Warning.objects.filter(first_id__in=ids).values_list("pk", flat=True))
+    CapImport.objects.filter(
+        Q(warning_id__in=ids) | Q(report__drill_tag=drill_tag, report__is_drill=True)
+    ).delete()
+    rows = Warning.objects.filter(pk__in=ids)
+    rows.update(replaces=None, first=None)  # versions protect each other
+    rows.delete()
+    return len(ids)

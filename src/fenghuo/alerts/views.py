@@ -202,7 +202,11 @@ def _editor(
         heading, op = "拟制预警", "create"
     if base is not None and base.issuing_unit not in units:
         units.append(base.issuing_unit)  # shown, so the service can say why it refuses
-    events = _events(principal, base.event if base else None)
+    current = base.event if base else None
+    if base is None and request.GET.get("event", "").isdigit():
+        # 「为该事件拟制预警」 from an event or a drill's page: the event chosen already.
+        current = events_visible(principal).filter(pk=request.GET["event"]).first()
+    events = _events(principal, current)
     if request.method == "POST":
         form = WarningForm(request.POST, units=units, events=events)
         if form.is_valid():
@@ -229,6 +233,8 @@ def _editor(
         initial = initial_from(base) if base else {}
         if not base and units:
             initial["issuing_unit"] = units[0].pk
+        if not base and current is not None:
+            initial["event"] = current.pk
         initial["idempotency_key"] = WarningForm.new_key()
         form = WarningForm(initial=initial, units=units, events=events)
     return render(

@@ -1,10 +1,11 @@
 """Reads of evaluation, cases, letters, bulletins and findings, each through the policy.
 
 **What counts.** Every figure is fed by the `counted_*` selectors below and by nothing
-else; they all start from `counted_events()`. Drill events (issue 8's `Event.is_drill`)
-are to be left out there, and only there, so no drill ever reaches a statistic, a
-ranking, a bulletin, a case or a finding. Events found false (不实（谣言）) are left out
-already: nobody is late with, or missed, an event that did not happen.
+else; they all start from `counted_events()`. Drill events (`Event.is_drill`) are left out
+there, and only there, so no drill ever reaches a statistic, a ranking, a bulletin, a case
+or a finding (the signal receivers ask the same question before opening anything). Events
+found false (不实（谣言）) are left out too: nobody is late with, or missed, an event that did
+not happen.
 
 **Who reads what** (all through `org.policy.visible_q` or the event visibility of
 `events.selectors`):
@@ -88,8 +89,8 @@ LESSON_ROLES = (Role.DUTY_OFFICER, Role.UNIT_LEADER, *LEADING_GROUP)
 
 
 def counted_events() -> QuerySet[Event]:
-    """The one base of every figure. Issue 8 (drills): add `.filter(is_drill=False)` here."""
-    return Event.objects.exclude(status=EventStatus.FALSE)
+    """The one base of every figure: real events (no drill's) that were not found false."""
+    return Event.objects.filter(is_drill=False).exclude(status=EventStatus.FALSE)
 
 
 def counted_obligations() -> QuerySet[Obligation]:

@@ -8,6 +8,9 @@ The desk's live feed carries three kinds of item, each with its own id sequence:
 - an in-app message to the reader (`notify` writes it; the desk is its live delivery).
 The position in the feed is one id per kind, a `Cursor`.
 
+Drill data never reaches the desk: its reports, drafts, events and in-app messages are
+left out here (a drill's own pages show them), and the panels read the real-only selectors.
+
 Ids are handed out when a row is inserted, not when its transaction commits: on PostgreSQL
 a transaction holding id 10 can commit after one holding id 11. A reader that only asked
 for ids above the highest it has seen would skip 10 for ever, so `FeedReader` asks again,
@@ -26,6 +29,7 @@ from typing import Self
 from django.db.models import Count, F, Max, QuerySet
 
 from fenghuo.core.models import Confidentiality
+from fenghuo.core.sandbox import drill_q
 from fenghuo.events.models import (
     Channel,
     Event,
@@ -133,14 +137,15 @@ def _id(item: Item) -> int:
 
 def _entries(principal: Principal) -> QuerySet[TimelineEntry]:
     return TimelineEntry.objects.filter(
-        kind=TimelineKind.REPORT, report__in=reports_visible(principal)
+        kind=TimelineKind.REPORT,
+        report__in=reports_visible(principal).filter(drill_q(False)),
     ).select_related("report", "report__unit", "report__event")
 
 
 def _drafts(principal: Principal) -> QuerySet[Report]:
     return (
         reports_visible(principal)
-        .filter(status=ReportStatus.DRAFT, channel__in=ARRIVING_DRAFT_CHANNELS)
+        .filter(drill_q(False), status=ReportStatus.DRAFT, channel__in=ARRIVING_DRAFT_CHANNELS)
         .select_related("unit", "event")
     )
 
@@ -158,7 +163,7 @@ def _notices(person: Person | None, after_id: int, limit: int) -> list[Notice]:
         return []
     return [
         Notice(f"m{m.pk}", m)
-        for m in notify_selectors.inbox(person, after_id=after_id, limit=limit)
+        for m in notify_selectors.inbox(person, after_id=after_id, limit=limit, drill=False)
     ]
 
 
@@ -285,6 +290,7 @@ def active_events(principal: Principal) -> QuerySet[Event]:
     """Events the principal may see that are not over, most serious first (ungraded last)."""
     return (
         events_visible(principal)
+        .filter(drill_q(False))
         .exclude(status__in=CLOSED_STATUSES)
         .select_related("category")
         .order_by(F("grade").asc(nulls_last=True), "-occurred_at", "pk")

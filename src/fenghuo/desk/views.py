@@ -39,6 +39,8 @@ from fenghuo.core import clock
 from fenghuo.core.selectors import worker_statuses
 from fenghuo.desk import selectors
 from fenghuo.desk.selectors import Arrival, Cursor, FeedReader, Item, Notice
+from fenghuo.drills import drilltime
+from fenghuo.drills import selectors as drill_selectors
 from fenghuo.escalation import selectors as escalation_selectors
 from fenghuo.notify import selectors as notify_selectors
 from fenghuo.org.models import Role
@@ -50,7 +52,6 @@ AREAS = {
     "alerts": _("预警"),
     "release": _("信息发布"),
     "opinion": _("舆情"),
-    "drills": _("演练"),
 }
 # Grade → (label, seriousness); CSS class grade-N: Ⅰ red, Ⅱ orange, Ⅲ yellow, Ⅳ blue.
 GRADES = {
@@ -152,7 +153,18 @@ def _inbox_panel(request: HttpRequest, principal: Principal) -> dict[str, Any]:
     person = request.user
     return {
         "notices": [_notice_row(n) for n in selectors.recent_notices(person, PANEL_LENGTH)],
-        "unread": notify_selectors.unread_count(person),
+        "unread": notify_selectors.unread_count(person, drill=False),
+    }
+
+
+def _drills_panel(request: HttpRequest, principal: Principal) -> dict[str, Any]:
+    """Drills under way that the reader directs or takes part in: a link to each (their
+    work is on the drill's page, never mixed into the real panels), and to directors the
+    injections that failed."""
+    runs = list(drill_selectors.running_for(principal)[:5])
+    return {
+        "drills": [(run, drilltime.stamp(drilltime.minutes(run))) for run in runs],
+        "drill_failures": list(drill_selectors.failed_injections(principal)[:5]),
     }
 
 
@@ -181,6 +193,7 @@ PANELS: dict[str, Callable[[HttpRequest, Principal], dict[str, Any]]] = {
     "dead-letters": _dead_letters_panel,
     "inbox": _inbox_panel,
     "assess": _assess_panel,
+    "drills": _drills_panel,
 }
 
 

@@ -4,6 +4,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router
 
+from fenghuo.core.sandbox import drill_q
 from fenghuo.escalation import selectors, services
 from fenghuo.escalation.models import OPEN_STATES, EscalationTarget, Obligation, Route
 from fenghuo.escalation.schemas import (
@@ -93,18 +94,27 @@ def _limit(limit: int) -> int:
     response=list[RouteOut],
     summary="报送路由",
     description="本人可见的报送路由。awaiting=signoff 只列待本人审签的，awaiting=receipt "
-    "只列待本人所在值班室签收的；state 按状态（awaiting_signoff / sent / acknowledged）筛选。",
+    "只列待本人所在值班室签收的；state 按状态（awaiting_signoff / sent / acknowledged）筛选。"
+    "演练数据不在列表中；drill=true 时只列演练数据。",
 )
 def list_routes(
-    request: HttpRequest, awaiting: str | None = None, state: str | None = None, limit: int = 200
+    request: HttpRequest,
+    awaiting: str | None = None,
+    state: str | None = None,
+    drill: bool = False,
+    limit: int = 200,
 ):
     principal = request_principal(request)
     if awaiting == "signoff":
-        routes = selectors.awaiting_signoff(principal)
+        routes = selectors.awaiting_signoff(principal, drill=drill)
     elif awaiting == "receipt":
-        routes = selectors.awaiting_receipt(principal)
+        routes = selectors.awaiting_receipt(principal, drill=drill)
     else:
-        routes = selectors.routes_visible(principal).order_by("-created_at", "-pk")
+        routes = (
+            selectors.routes_visible(principal)
+            .filter(drill_q(drill, "report__"))
+            .order_by("-created_at", "-pk")
+        )
     if state:
         routes = routes.filter(state=state)
     return [_route_out(principal, r) for r in routes[: _limit(limit)]]
@@ -144,16 +154,25 @@ def acknowledge(request: HttpRequest, route_id: int):
     response=list[ObligationOut],
     summary="报送义务",
     description="scope=desk（默认）：本人所在单位须履行或应接收的未完成义务，按时限先后；"
-    "scope=visible：本人可见的全部义务，可按 state（pending / met / late / missed）筛选。",
+    "scope=visible：本人可见的全部义务，可按 state（pending / met / late / missed）筛选。"
+    "演练数据不在列表中；drill=true 时只列演练数据。",
 )
 def list_obligations(
-    request: HttpRequest, scope: str = "desk", state: str | None = None, limit: int = 200
+    request: HttpRequest,
+    scope: str = "desk",
+    state: str | None = None,
+    drill: bool = False,
+    limit: int = 200,
 ):
     principal = request_principal(request)
     if scope == "visible":
-        obligations = selectors.obligations_visible(principal).order_by("due_at", "pk")
+        obligations = (
+            selectors.obligations_visible(principal)
+            .filter(drill_q(drill, "event__"))
+            .order_by("due_at", "pk")
+        )
     else:
-        obligations = selectors.desk_obligations(principal)
+        obligations = selectors.desk_obligations(principal, drill=drill)
     if state:
         obligations = obligations.filter(state=state)
     return [_obligation_out(o) for o in obligations[: _limit(limit)]]

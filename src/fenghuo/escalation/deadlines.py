@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from fenghuo.core import clock
+from fenghuo.core.sandbox import marks, owed
 from fenghuo.escalation.models import (
     EscalationTarget,
     Obligation,
@@ -120,6 +121,7 @@ def _announce_late(group: list[Obligation], people: _People) -> None:
         "link": event_link(first.event_id) if one_event else reverse("duty-desk"),
         "ref": f"obligation:{first.pk}",
         "urgent": True,
+        **marks(first.event),
     }
     notify_people(recipients, **message)
     notify_unit(unit, **message)
@@ -142,7 +144,9 @@ def _mark_late(batch: int) -> int:
         groups: dict[tuple, list[Obligation]] = defaultdict(list)
         for obligation in rows:
             receipt = obligation.kind == ObligationKind.RECEIPT
-            groups[obligation.obliged_unit_id, obligation.office_id, receipt].append(obligation)
+            # A drill's rows are never announced together with real ones.
+            key = (obligation.obliged_unit_id, obligation.office_id, receipt)
+            groups[(*key, obligation.event.is_drill, obligation.event.drill_tag)].append(obligation)
         for group in groups.values():
             _announce_late(group, people)
         # Marked last, just before the commit, so `late_at` says when it became visible.
@@ -256,8 +260,11 @@ def _escalate(obligation: Obligation, moment: datetime) -> int:
     index = obligation.chain_step
     step = steps[index]
     following = steps[index + 1] if index + 1 < len(steps) else None
+    drill_tag = obligation.event.drill_tag
     next_at = (
-        obligation.created_at + timedelta(minutes=following["after_minutes"]) if following else None
+        obligation.created_at + owed(timedelta(minutes=following["after_minutes"]), drill_tag)
+        if following
+        else None
     )
     people = step_recipients(step["target"], obligation.office)
     label = EscalationTarget(step["target"]).label
@@ -290,6 +297,7 @@ def _escalate(obligation: Obligation, moment: datetime) -> int:
         link=event_link(obligation.event_id),
         ref=f"obligation:{obligation.pk}",
         urgent=True,
+        **marks(obligation.event),
     )
     TimelineEntry.objects.create(
         event_id=obligation.event_id,

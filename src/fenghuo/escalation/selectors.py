@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
+from fenghuo.core.sandbox import DrillFilter, drill_q
 from fenghuo.escalation.models import (
     OPEN_STATES,
     EscalationPolicy,
@@ -72,25 +73,27 @@ def _units(principal: Principal, *roles: str) -> set[int]:
     return {g.unit_id for g in principal.grants if not roles or g.role in roles}
 
 
-def desk_obligations(principal: Principal) -> QuerySet[Obligation]:
+def desk_obligations(principal: Principal, *, drill: DrillFilter = False) -> QuerySet[Obligation]:
     """Open obligations the principal's units owe or are owed, soonest due first (the desk
     counts down to `due_at`). Units where the principal reports, signs off or is on duty:
-    an analyst or an administrator at an office has no obligations to watch."""
+    an analyst or an administrator at an office has no obligations to watch. Real ones
+    only, unless `drill` asks for a drill's (its page shows them)."""
     units = _units(principal, Role.REPORTER, Role.UNIT_LEADER, Role.DUTY_OFFICER)
     return (
         obligations_visible(principal)
-        .filter(state__in=OPEN_STATES)
+        .filter(drill_q(drill, "event__"), state__in=OPEN_STATES)
         .filter(Q(obliged_unit_id__in=units) | Q(office_id__in=units))
         .order_by("due_at", "pk")
     )
 
 
-def awaiting_signoff(principal: Principal) -> QuerySet[Route]:
+def awaiting_signoff(principal: Principal, *, drill: DrillFilter = False) -> QuerySet[Route]:
     """Routes waiting for this unit leader's sign-off (审签), oldest first. A report going
     to several offices has a route per office; signing off one releases them all."""
     return (
         routes_visible(principal)
         .filter(
+            drill_q(drill, "report__"),
             state=RouteState.AWAITING_SIGNOFF,
             report__unit_id__in=_units(principal, Role.UNIT_LEADER),
         )
@@ -98,12 +101,16 @@ def awaiting_signoff(principal: Principal) -> QuerySet[Route]:
     )
 
 
-def awaiting_receipt(principal: Principal) -> QuerySet[Route]:
+def awaiting_receipt(principal: Principal, *, drill: DrillFilter = False) -> QuerySet[Route]:
     """Routes sent to an office where the principal is a duty officer, not yet
     acknowledged (签收), oldest first."""
     return (
         routes_visible(principal)
-        .filter(state=RouteState.SENT, office_id__in=_units(principal, Role.DUTY_OFFICER))
+        .filter(
+            drill_q(drill, "report__"),
+            state=RouteState.SENT,
+            office_id__in=_units(principal, Role.DUTY_OFFICER),
+        )
         .order_by("sent_at", "pk")
     )
 

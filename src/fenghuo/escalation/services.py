@@ -7,6 +7,7 @@ queries per report, no network (notifications are outbox rows).
 """
 
 import math
+from collections import Counter
 from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from fenghuo.core import clock
+from fenghuo.core.sandbox import marks, owed
 from fenghuo.core.services import audit_change, audit_record, snapshot
 from fenghuo.criteria.services import Grading, evaluate, facts_from_report
 from fenghuo.escalation.models import (
@@ -227,6 +229,10 @@ def _report_obligations(
     moment = clock.now()
     ruleset = f"（依据{row.ruleset}）" if row.ruleset else ""
     common = {"event": event, "obliged_unit": unit, "report": report, "created_at": moment}
+
+    def due(delta: timedelta) -> datetime:  # shrunk in an accelerated drill (core.sandbox)
+        return base + owed(delta, event.drill_tag)
+
     wanted = []
     for target in row.targets:
         office = offices.get(target["level"])
@@ -242,7 +248,7 @@ def _report_obligations(
                     kind=ObligationKind.PHONE,
                     office=office,
                     level=level,
-                    due_at=base + timedelta(minutes=minutes),
+                    due_at=due(timedelta(minutes=minutes)),
                     reason=f"{row.label}：须于 {minutes} 分钟内电话报告{where}{ruleset}",
                     **common,
                 )
@@ -254,7 +260,7 @@ def _report_obligations(
                 kind=ObligationKind.WRITTEN,
                 office=office,
                 level=level,
-                due_at=base + timedelta(minutes=minutes),
+                due_at=due(timedelta(minutes=minutes)),
                 reason=f"{row.label}：须于 {minutes} 分钟内书面报告{where}{ruleset}",
                 **common,
             )
@@ -274,7 +280,7 @@ def _report_obligations(
                 kind=ObligationKind.FOLLOWUP,
                 office=nearest,
                 sequence=sequence,
-                due_at=base + timedelta(hours=row.followup_hours),
+                due_at=due(timedelta(hours=row.followup_hours)),
                 reason=f"{row.label}：须每 {row.followup_hours} 小时续报一次，直至终报{ruleset}",
                 **common,
             )
@@ -285,7 +291,7 @@ def _report_obligations(
                 key=f"final:{event.pk}:{unit.pk}",
                 kind=ObligationKind.FINAL,
                 office=nearest,
-                due_at=base + timedelta(days=row.final_days),
+                due_at=due(timedelta(days=row.final_days)),
                 reason=f"{row.label}：须于 {row.final_days} 日内终报{ruleset}",
                 **common,
             )
@@ -411,7 +417,7 @@ def _await_signoff(
                 office=report.unit,
                 report=report,
                 created_at=moment,
-                due_at=moment + timedelta(minutes=minutes),
+                due_at=moment + owed(timedelta(minutes=minutes), report.drill_tag),
                 reason=f"{report.kind_label}须经本单位审签后报送（{minutes} 分钟内）",
             )
         ]
@@ -423,6 +429,7 @@ def _await_signoff(
         key=f"signoff:{report.pk}",
         link=event_link(report.event_id),
         ref=f"report:{report.pk}",
+        **marks(report),
     )
 
 
@@ -461,11 +468,12 @@ def _send(routes: list[Route], row: EventGrading | None, moment: datetime) -> No
                 report=report,
                 route=route,
                 created_at=moment,
-                due_at=moment + timedelta(minutes=chain["receipt_minutes"]),
+                due_at=moment + owed(timedelta(minutes=chain["receipt_minutes"]), event.drill_tag),
                 reason=f"收到{report.unit.name}{report.kind_label}后须于 "
                 f"{chain['receipt_minutes']} 分钟内签收（{chain['policy']}）",
                 chain={**chain, "started_at": moment.isoformat()},
-                next_step_at=moment + timedelta(minutes=steps[0]["after_minutes"])
+                next_step_at=moment
+                + owed(timedelta(minutes=steps[0]["after_minutes"]), event.drill_tag)
                 if steps
                 else None,
             )
@@ -487,6 +495,7 @@ def _announce(route: Route, report: Report, event: Event, label: str) -> None:
         "link": event_link(event.pk),
         "ref": f"route:{route.pk}",
         "urgent": route.urgent,
+        **marks(event),
     }
     notify_people([p for p in (duty.primary,) if p is not None], **message)
     notify_unit(office, **message)
@@ -568,6 +577,7 @@ def _tell_of_new_obligations(unit: Unit, row: EventGrading, created: list[Obliga
         link=event_link(event.pk),
         ref=f"event:{event.pk}",
         urgent=row.grade is not None and row.grade <= URGENT_GRADE,
+        **marks(event),
     )
 
 
@@ -757,3 +767,35 @@ def set_policy(
         after={**snapshot(policy), "steps": [list(s) for s in steps]},
     )
     return policy
+
+
+# --- drill data ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def close_drill(drill_tag: str, note: str) -> int:
+    """A drill run ended: what its units still owe is recorded as not done (漏报 within the
+    drill) and its receipts stop escalating, so no deadline loop chases drill work after
+    the drill. Only rows of events carrying the tag. Returns how many were closed."""
+    if not drill_tag:
+        raise ValueError("close_drill needs a drill tag")
+    moment = clock.now()
+    rows = list(
+        Obligation.objects.select_for_update(of=("self",))
+        .filter(event__drill_tag=drill_tag, event__is_drill=True, state__in=OPEN_STATES)
+        .order_by("pk")
+    )
+    Obligation.objects.filter(pk__in=[o.pk for o in rows]).update(
+        state=ObligationState.MISSED, missed_at=moment, next_step_at=None
+    )
+    TimelineEntry.objects.bulk_create(
+        TimelineEntry(
+            event_id=event_id,
+            at=moment,
+            kind=TimelineKind.STATUS,
+            text=f"{note}：{count} 项报送义务演练结束时仍未履行，记为未履行。",
+            actor_name="系统",
+        )
+        for event_id, count in Counter(o.event_id for o in rows).items()
+    )
+    return len(rows)

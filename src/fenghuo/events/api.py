@@ -11,6 +11,7 @@ from django.utils.http import content_disposition_header
 from ninja import File, Router, Status, UploadedFile
 
 from fenghuo.core import clock
+from fenghuo.core.sandbox import drill_q
 from fenghuo.documents.docx import DOCX_CONTENT_TYPE
 from fenghuo.events import attachments, documents, selectors, services
 from fenghuo.events.models import Attachment, Consultation, Event, VerificationTask
@@ -38,6 +39,7 @@ router = Router(tags=["事件"])
 def _brief(event: Event, report_count: int) -> dict:
     return {
         "id": event.pk,
+        "is_drill": event.is_drill,
         "title": event.title,
         "category": str(event.category),
         "status": event.status,
@@ -50,11 +52,19 @@ def _brief(event: Event, report_count: int) -> dict:
     }
 
 
-@router.get("/events", response=list[EventOut], summary="事件列表")
-def list_events(request: HttpRequest, status: str | None = None, limit: int = 100):
+@router.get(
+    "/events",
+    response=list[EventOut],
+    summary="事件列表",
+    description="演练事件不在列表中；drill=true 时只列演练事件。",
+)
+def list_events(
+    request: HttpRequest, status: str | None = None, drill: bool = False, limit: int = 100
+):
     principal = request_principal(request)
     events = (
         selectors.events_visible(principal)
+        .filter(drill_q(drill))
         .select_related("category", "category__parent")
         .order_by("-occurred_at")
     )
@@ -206,13 +216,15 @@ def post_verification_answer(request: HttpRequest, task_id: int, payload: Verifi
     response=list[VerificationOut],
     summary="核实任务",
     description="scope=assigned：交给本人所在单位核实的任务（默认）；scope=visible："
-    "本人可见的全部核实任务。overdue=true 只列超过时限仍未答复的。",
+    "本人可见的全部核实任务。overdue=true 只列超过时限仍未答复的。"
+    "演练数据不在列表中；drill=true 时只列演练的核实任务。",
 )
 def list_verifications(
     request: HttpRequest,
     scope: Literal["assigned", "visible"] = "assigned",
     overdue: bool = False,
     state: str | None = None,
+    drill: bool = False,
     limit: int = 200,
 ):
     principal = request_principal(request)
@@ -224,6 +236,7 @@ def list_verifications(
         tasks = selectors.verifications_assigned(principal)
     else:
         tasks = selectors.verifications_visible(principal)
+    tasks = tasks.filter(drill_q(drill, "event__"))
     if state:
         tasks = tasks.filter(state=state)
     tasks = tasks.order_by("due_at", "pk")[: max(1, min(limit, 500))]
@@ -327,12 +340,14 @@ def post_consultation_close(
     "/consultations",
     response=list[ConsultationOut],
     summary="会商",
-    description="scope=invited：邀请本人或本人所在单位的会商（默认）；scope=visible：本人可见的全部会商。",
+    description="scope=invited：邀请本人或本人所在单位的会商（默认）；scope=visible：本人可见的全部会商。"
+    "演练数据不在列表中；drill=true 时只列演练的会商。",
 )
 def list_consultations(
     request: HttpRequest,
     scope: Literal["invited", "visible"] = "invited",
     open_only: bool = False,
+    drill: bool = False,
     limit: int = 100,
 ):
     principal = request_principal(request)
@@ -340,6 +355,7 @@ def list_consultations(
         consultations = selectors.consultations_invited(principal)
     else:
         consultations = selectors.consultations_visible(principal)
+    consultations = consultations.filter(drill_q(drill, "event__"))
     if open_only:
         consultations = consultations.filter(closed_at__isnull=True)
     consultations = consultations.prefetch_related(

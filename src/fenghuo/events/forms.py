@@ -39,6 +39,9 @@ class EventFilterForm(forms.Form):
     until = forms.DateField(
         label="至", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+    drill = forms.BooleanField(
+        label="只看演练事件", required=False, help_text="演练事件不出现在实际事件列表中"
+    )
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)

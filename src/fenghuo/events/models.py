@@ -7,6 +7,7 @@ reports. `intake` holds the channels that turn input into reports.
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from fenghuo.core.models import Confidentiality
 from fenghuo.criteria.models import EventCategory
@@ -59,6 +60,10 @@ class Event(models.Model):
     verified_affected = models.PositiveIntegerField("核实受影响人数", null=True, blank=True)
     verified_evacuated = models.PositiveIntegerField("核实疏散人数", null=True, blank=True)
     first_reported_at = models.DateTimeField("首报时间")
+    # Drill data (演练): never counted, listed or published as real; the tag names the drill
+    # run it belongs to (see core/sandbox.py). Taken from the report that opened the event.
+    is_drill = models.BooleanField("演练", default=False)
+    drill_tag = models.CharField("演练批次", max_length=40, blank=True)
     created_at = models.DateTimeField("建立时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
@@ -70,6 +75,10 @@ class Event(models.Model):
             models.Index(fields=["occurred_at"]),
             models.Index(fields=["division_code", "occurred_at"]),
             models.Index(fields=["status"]),
+            models.Index(fields=["is_drill", "occurred_at"], name="event_drill_idx"),
+            models.Index(
+                fields=["drill_tag"], condition=~Q(drill_tag=""), name="event_drill_tag_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -182,6 +191,9 @@ class Report(models.Model):
     # The reporter's marks of qualitative factors the criteria weigh (sensitive identity,
     # extreme behaviour, long duration with crowds …): criteria.models.FactorKind values.
     flags = models.JSONField("报送人标注", default=list, blank=True)
+    # Drill data (演练): a report on an event always has the event's marks.
+    is_drill = models.BooleanField("演练", default=False)
+    drill_tag = models.CharField("演练批次", max_length=40, blank=True)
 
     class Meta:
         verbose_name = "报告"
@@ -191,6 +203,9 @@ class Report(models.Model):
             models.Index(fields=["event", "unit", "received_at"]),
             models.Index(fields=["occurred_at"]),
             models.Index(fields=["division_code"]),
+            models.Index(
+                fields=["drill_tag"], condition=~Q(drill_tag=""), name="report_drill_tag_idx"
+            ),
         ]
 
     def __str__(self) -> str:

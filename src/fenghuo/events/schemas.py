@@ -15,6 +15,7 @@ class EventOut(Schema):
     division_code: str
     place: str
     report_count: int
+    is_drill: bool = False
 
 
 class SourceFiguresOut(Schema):

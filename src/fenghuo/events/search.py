@@ -39,6 +39,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from fenghuo.core.sandbox import DrillFilter, drill_q
 from fenghuo.criteria.models import EventCategory
 from fenghuo.events.models import Event, EventStatus, Report, ReportStatus
 from fenghuo.events.selectors import reports_visible
@@ -181,9 +182,26 @@ def write_documents(
 
 def index_report(report: Report) -> None:
     """Bring the index row of `report` up to date. Call it inside the transaction that
-    writes the report, so the two commit or roll back together."""
+    writes the report, so the two commit or roll back together. Drill reports are not
+    indexed: ranking weighs every indexed document (SQLite's bm25), so a drill's reports
+    would move the scores of real searches; drills are listed on their own pages."""
+    if report.is_drill:
+        return
     connection = connections[report._state.db or "default"]
     write_documents(connection, [(report.pk, document_of(report))])
+
+
+def unindex_reports(ids: Iterable[int], using: str = "default") -> None:
+    """Remove the index rows of reports about to be deleted (a drill's purge)."""
+    connection = connections[using]
+    column = "rowid" if _vendor(connection) == "sqlite" else "report_id"
+    table = SQLITE_TABLE if connection.vendor == "sqlite" else POSTGRES_TABLE
+    with connection.cursor() as cursor:
+        for chunk in batched(ids, 500):
+            cursor.executemany(
+                f"DELETE FROM {table} WHERE {column} = %s",  # noqa: S608 - constant names
+                [[pk] for pk in chunk],
+            )
 
 
 def clear_index(connection: BaseDatabaseWrapper) -> None:
@@ -196,7 +214,11 @@ def rebuild_index(using: str = "default", *, batch: int = 500) -> int:
     """Drop every index row and index every report again; the number of reports."""
     connection = connections[using]
     clear_index(connection)
-    reports = Report.objects.using(using).only("pk", "title", "place", *BODY_FIELDS)
+    reports = (
+        Report.objects.using(using)
+        .filter(is_drill=False)
+        .only("pk", "title", "place", *BODY_FIELDS)
+    )
     count = write_documents(
         connection,
         ((r.pk, document_of(r)) for r in reports.iterator(chunk_size=batch)),
@@ -258,14 +280,16 @@ def _candidates(
     grade: int | None,
     unit: Unit | int | None,
     status: str | None,
+    drill: DrillFilter = False,
 ) -> QuerySet[Report]:
     """The reports the principal may read that pass the filters.
 
     since / until bound the report's time of occurrence (a date `until` includes that
     day); category includes its subcategories; unit includes the units below it; grade is
-    the event's; status is a report status (draft / submitted) or an event status.
+    the event's; status is a report status (draft / submitted) or an event status; drill
+    data is left out unless `drill` asks for it (core.sandbox.drill_q).
     """
-    reports = reports_visible(principal)
+    reports = reports_visible(principal).filter(drill_q(drill))
     if since is not None:
         reports = reports.filter(occurred_at__gte=_start(since))
     if until is not None:
@@ -359,6 +383,7 @@ def search_reports(
     grade: int | None = None,
     unit: Unit | int | None = None,
     status: str | None = None,
+    drill: DrillFilter = False,
     offset: int = 0,
     limit: int = 20,
 ) -> SearchPage[ReportHit]:
@@ -377,6 +402,7 @@ def search_reports(
         grade=grade,
         unit=unit,
         status=status,
+        drill=drill,
     )
     terms = query_terms(q)
     if not terms:
@@ -410,6 +436,7 @@ def search_events(
     grade: int | None = None,
     unit: Unit | int | None = None,
     status: str | None = None,
+    drill: DrillFilter = False,
     offset: int = 0,
     limit: int = 20,
 ) -> SearchPage[EventHit]:
@@ -425,6 +452,7 @@ def search_events(
         grade=grade,
         unit=unit,
         status=status,
+        drill=drill,
     ).filter(event__isnull=False)
     terms = query_terms(q)
     if not terms:

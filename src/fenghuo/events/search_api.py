@@ -91,6 +91,7 @@ def search_events(
     grade: int | None = None,
     unit: int | None = None,
     status: str | None = None,
+    drill: bool = False,
     page: int = 1,
     page_size: int = 20,
 ):
@@ -100,6 +101,7 @@ def search_events(
     如 990100 或 9901 表示该市及以下）、category（类别代码，含子类）、grade（事件等级）、
     unit（报送单位编号，含下级单位）、status（报告状态 draft / submitted，或事件状态）。
     只返回当前用户有权查看的报告及其事件。q 为空时按发生时间倒序列出筛选结果。
+    演练数据不在结果中；drill=true 时只检索演练数据。
     """
     errors: dict[str, list[str]] = {}
     filters: dict = {
@@ -107,6 +109,7 @@ def search_events(
         "until": _moment("until", until),
         "grade": grade,
         "status": status or None,
+        "drill": drill,
     }
     if division:
         filters["division_prefix"] = search.division_prefix_of(division)

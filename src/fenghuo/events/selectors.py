@@ -3,10 +3,12 @@
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 
 from fenghuo.core import clock
+from fenghuo.core.sandbox import DrillFilter, drill_q, same_as
 from fenghuo.events import matching
 from fenghuo.events.models import (
     FIGURES,
@@ -84,15 +86,18 @@ def report_facts(report: Report) -> matching.Facts:
 
 
 def event_facts_for_matching(
-    occurred_at: datetime, category_top_id: int
+    occurred_at: datetime, category_top_id: int, *, like: Any = None
 ) -> dict[int, matching.Facts]:
     """Open events near `occurred_at` in the same top-level category, each with what every
-    one of its submitted reports says (category, time, area, place, title, narrative)."""
+    one of its submitted reports says (category, time, area, place, title, narrative).
+    Only events of the same kind as `like` (a report; real when None) are candidates: real
+    with real, a drill run's with its own, so drill reports never merge into real events."""
     window = matching.CANDIDATE_WINDOW
     # An event whose reports are all gone still has its own title and place.
     own = {
         pk: [matching.Account(category, at, division, place, title, "", latitude, longitude)]
         for pk, category, at, division, place, title, latitude, longitude in Event.objects.filter(
+            same_as(like),
             Q(category_id=category_top_id) | Q(category__parent_id=category_top_id),
             occurred_at__gte=occurred_at - window,
             occurred_at__lte=occurred_at + window,
@@ -165,10 +170,12 @@ def figures_table(event: Event, reports: list[Report]) -> FiguresTable:
     return FiguresTable(sources, current, basis, conflicts)
 
 
-def merge_queue(principal: Principal) -> QuerySet[MergeCandidate]:
-    """Pending "可能是同一事件" decisions about reports the principal may see."""
+def merge_queue(principal: Principal, *, drill: DrillFilter = False) -> QuerySet[MergeCandidate]:
+    """Pending "可能是同一事件" decisions about reports the principal may see (real ones
+    unless `drill` asks for a drill's: those are decided on the drill's page)."""
     return (
         MergeCandidate.objects.filter(
+            drill_q(drill, "report__"),
             decision=MergeCandidate.Decision.PENDING,
             report__in=reports_visible(principal),
         )

@@ -31,7 +31,7 @@ from fenghuo.events.models import (
     TimelineKind,
     VerificationTask,
 )
-from fenghuo.events.search import index_report
+from fenghuo.events.search import index_report, unindex_reports
 from fenghuo.events.selectors import ANSWERING_ROLES, event_facts_for_matching, report_facts
 from fenghuo.org.models import Expert, Membership, Person, Role, Unit
 from fenghuo.org.policy import Principal
@@ -201,6 +201,8 @@ def _new_event_from(report: Report) -> Event:
         latitude=report.latitude,
         longitude=report.longitude,
         first_reported_at=report.received_at,
+        is_drill=report.is_drill,
+        drill_tag=report.drill_tag,
     )
 
 
@@ -269,11 +271,16 @@ def file_report(
 
 def _fill(report: Report, data: dict[str, Any], event: Event | None) -> None:
     """Copy the given fields onto `report`; a report on an event takes what it leaves blank
-    (title, place, time …) from the event and its place in the unit's chain of reports."""
+    (title, place, time …) from the event and its place in the unit's chain of reports,
+    and always the event's drill marks (a drill report never joins a real event)."""
     for name in DATA_FIELDS:
         if name in data and data[name] is not None:
             setattr(report, name, data[name])
+    if "is_drill" in data or "drill_tag" in data:
+        report.drill_tag = str(data.get("drill_tag") or "")[:40]
+        report.is_drill = bool(data.get("is_drill")) or bool(report.drill_tag)
     if event is not None:
+        report.is_drill, report.drill_tag = event.is_drill, event.drill_tag
         report.event = event
         for name in INHERITED_FIELDS:
             if _blank(getattr(report, name if name != "category" else "category_id", None)):
@@ -292,7 +299,7 @@ def _number_in_chain(report: Report) -> None:
 
 
 def _attach_by_matching(report: Report) -> tuple[str, float, Event]:
-    candidates = event_facts_for_matching(report.occurred_at, report.category.top.pk)
+    candidates = event_facts_for_matching(report.occurred_at, report.category.top.pk, like=report)
     best_id, best = matching.best_match(report_facts(report), candidates)
     if best_id is not None and best.value >= matching.JOIN_THRESHOLD:
         return "joined", best.value, Event.objects.get(pk=best_id)
@@ -347,6 +354,8 @@ def merge_events(principal: Principal, *, source: Event, target: Event, note: st
     """Move every report of `source` into `target`; `source` is deleted, the trail kept."""
     if source.pk == target.pk:
         raise ValidationError({"target": ["不能与自身合并"]})
+    if (source.is_drill, source.drill_tag) != (target.is_drill, target.drill_tag):
+        raise ValidationError({"target": ["演练事件只能与同一次演练的事件合并"]})
     for event in (source, target):
         require_event_role(principal, event, (Role.DUTY_OFFICER,))
     moved = list(source.reports.values_list("pk", flat=True))
@@ -858,6 +867,11 @@ def confirm_draft(
         raise PermissionDenied("无权确认该草稿")
     before = snapshot(report)
     errors: dict[str, list[str]] = {}
+    if event is not None and (event.is_drill, event.drill_tag) != (
+        report.is_drill,
+        report.drill_tag,
+    ):
+        errors["event"] = ["演练报告与实际事件不能互相归并"]
     for name in must_supply:
         if _blank(data.get(name)):
             label = Report._meta.get_field(name).verbose_name
@@ -1032,3 +1046,27 @@ def attach_files(
         )
     by_digest = existing | {a.sha256: a for a in added}
     return [by_digest[c.sha256] for _upload, c in checked]
+
+
+# --- Drill data ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def purge_drill(drill_tag: str) -> dict[str, int]:
+    """Delete a drill run's events and reports (its purge; the apps above have removed
+    theirs first). Timelines, merge candidates, verification and consultation go with
+    their event; search rows with their report. Only rows carrying the tag are touched,
+    and a tag is only ever set on drill data. The audit chain keeps what happened."""
+    if not drill_tag:
+        raise ValueError("purge_drill needs a drill tag")
+    reports = Report.objects.filter(drill_tag=drill_tag, is_drill=True)
+    report_ids = list(reports.values_list("pk", flat=True))
+    unindex_reports(report_ids)
+    reports.update(previous=None)  # the chain of follow-ups protects itself
+    Attachment.objects.filter(report_id__in=report_ids).delete()
+    reports.delete()
+    events = Event.objects.filter(drill_tag=drill_tag, is_drill=True)
+    event_count = events.count()
+    Report.objects.filter(event__in=events).update(event=None)  # none: all were tagged
+    events.delete()
+    return {"events": event_count, "reports": len(report_ids)}

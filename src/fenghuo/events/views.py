@@ -16,8 +16,10 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from fenghuo.core.sandbox import same_as
 from fenghuo.events import attachments, search, selectors, services
 from fenghuo.events.forms import EventFilterForm
 from fenghuo.events.models import FIGURES, Event, EventStatus, Report, ReportStatus
@@ -91,6 +93,8 @@ def event_list(request: HttpRequest) -> HttpResponse:
             else None,
             "since": data["since"],
             "until": data["until"],
+            # Drill events stay out of the real list; this switch shows them alone.
+            "drill": bool(data["drill"]),
         }
     try:
         page_number = max(1, int(request.GET.get("page", "1")))
@@ -204,6 +208,7 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if is_duty:
         merge_targets = list(
             selectors.events_visible(principal)
+            .filter(same_as(event))
             .exclude(pk=event.pk)
             .exclude(status__in=[EventStatus.ARCHIVED])
             .filter(
@@ -326,13 +331,17 @@ def merge_queue(request: HttpRequest) -> HttpResponse:
 @require_POST
 def merge_decide(request: HttpRequest, pk: int) -> HttpResponse:
     principal = principal_for(request.user)
-    candidate = get_object_or_404(selectors.merge_queue(principal), pk=pk)
+    # Drill candidates are decided from the drill's page through this same view.
+    candidate = get_object_or_404(selectors.merge_queue(principal, drill=None), pk=pk)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("merge-queue")
     same_event = request.POST.get("decision") == "merge"
     # The service checks the role on every path but one (moving a report out of an event
     # that has others); the page asks the same question first, so no path is unchecked.
     if not _allowed(principal, candidate.candidate, (Role.DUTY_OFFICER,)):
         messages.error(request, "只有上级值班员可以确认是否为同一事件")
-        return redirect("merge-queue")
+        return redirect(back)
     try:
         services.decide_merge_candidate(principal, candidate, same_event=same_event)
     except PermissionDenied as exc:
@@ -347,7 +356,7 @@ def merge_decide(request: HttpRequest, pk: int) -> HttpResponse:
             )
         else:
             messages.success(request, f"已确认「{candidate.report.title}」与候选事件不是同一事件。")
-    return redirect("merge-queue")
+    return redirect(back)
 
 
 @login_required

@@ -129,6 +129,8 @@ class Message(models.Model):
     link = models.CharField("链接", max_length=300, blank=True)
     urgent = models.BooleanField("紧急", default=False)
     is_drill = models.BooleanField("演练", default=False)
+    # The drill run a drill message belongs to ("" otherwise): its purge removes it.
+    drill_tag = models.CharField("演练批次", max_length=40, blank=True, db_index=True)
     key = models.CharField("幂等键", max_length=200)
     ref = models.CharField("关联对象", max_length=100, blank=True, db_index=True)
     state = models.CharField("状态", max_length=10, choices=State.choices, default=State.PENDING)

@@ -4,22 +4,34 @@ must act on them, and a message's delivery log."""
 from django.db.models import Q, QuerySet
 
 from fenghuo.core import clock
+from fenghuo.core.sandbox import DrillFilter, drill_q
 from fenghuo.notify.models import OPEN_STATES, Channel, DeliveryAttempt, Message, State
 from fenghuo.org.models import Person, Role
 from fenghuo.org.policy import Principal
 
 
-def inbox(person: Person, *, after_id: int = 0, limit: int = 50) -> QuerySet[Message]:
+def inbox(
+    person: Person, *, after_id: int = 0, limit: int = 50, drill: DrillFilter = None
+) -> QuerySet[Message]:
     """The person's in-app messages with id > after_id, newest first (the desk polls or
-    streams with the highest id it has)."""
+    streams with the highest id it has). `drill=False` leaves drill messages out (the desk
+    does; a drill's own pages show them)."""
     return Message.objects.filter(
-        person=person, channel=Channel.INAPP, state=State.DELIVERED, pk__gt=after_id
+        drill_q(drill),
+        person=person,
+        channel=Channel.INAPP,
+        state=State.DELIVERED,
+        pk__gt=after_id,
     ).order_by("-pk")[: max(0, min(limit, 500))]
 
 
-def unread_count(person: Person) -> int:
+def unread_count(person: Person, *, drill: DrillFilter = None) -> int:
     return Message.objects.filter(
-        person=person, channel=Channel.INAPP, state=State.DELIVERED, read_at__isnull=True
+        drill_q(drill),
+        person=person,
+        channel=Channel.INAPP,
+        state=State.DELIVERED,
+        read_at__isnull=True,
     ).count()
 
 

@@ -77,10 +77,18 @@ def _enqueue(rows: list[Message], lookup: dict) -> list[Message]:
 
 
 def _common(
-    subject: str, body: str, key: str, link: str, ref: str, urgent: bool, is_drill: bool
+    subject: str,
+    body: str,
+    key: str,
+    link: str,
+    ref: str,
+    urgent: bool,
+    is_drill: bool,
+    drill_tag: str = "",
 ) -> dict:
     if not key:
         raise ValidationError({"key": ["通知必须带幂等键"]})
+    is_drill = is_drill or bool(drill_tag)  # a drill run's message is a drill message
     return {
         "subject": _subject(subject, is_drill),
         "body": body.strip(),
@@ -89,6 +97,7 @@ def _common(
         "ref": ref,
         "urgent": urgent,
         "is_drill": is_drill,
+        "drill_tag": drill_tag,
         "created_at": clock.now(),
     }
 
@@ -103,6 +112,7 @@ def notify_people(
     ref: str = "",
     urgent: bool = False,
     is_drill: bool = False,
+    drill_tag: str = "",
 ) -> list[Message]:
     """For each person an in-app message (delivered at once: the row is the delivery) and
     a pending message on the first channel of their chain. Idempotent by key: the same key
@@ -110,7 +120,7 @@ def notify_people(
     people = list({p.pk: p for p in people}.values())
     if not people:
         return []
-    common = _common(subject, body, key, link, ref, urgent, is_drill)
+    common = _common(subject, body, key, link, ref, urgent, is_drill, drill_tag)
     moment = common["created_at"]
     preferences = dict(
         PersonChain.objects.filter(person__in=people).values_list("person_id", "channels")
@@ -148,10 +158,11 @@ def notify_unit(
     ref: str = "",
     urgent: bool = False,
     is_drill: bool = False,
+    drill_tag: str = "",
 ) -> list[Message]:
     """A message to each active endpoint (group robot, webhook) of the unit — not to its
     people (notify_people does that). Idempotent by key, like notify_people."""
-    common = _common(subject, body, key, link, ref, urgent, is_drill)
+    common = _common(subject, body, key, link, ref, urgent, is_drill, drill_tag)
     endpoints = list(Endpoint.objects.filter(unit=unit, is_active=True))
     rows = [
         Message(
@@ -295,7 +306,7 @@ def _fall_back(failed: Message) -> Message | None:
         return None
     common = {
         field: getattr(failed, field)
-        for field in ("subject", "body", "key", "link", "ref", "urgent", "is_drill")
+        for field in ("subject", "body", "key", "link", "ref", "urgent", "is_drill", "drill_tag")
     }
     common["created_at"] = clock.now()
     return _enqueue([_external(person, following[0], common)], {"person": person})[0]
@@ -373,6 +384,15 @@ def send_test(actor: Person, endpoint: Endpoint) -> Message:
         )
         audit_change(actor, "notify.endpoint.test", endpoint, after={"message": message.pk})
     return message
+
+
+def purge_drill(drill_tag: str) -> int:
+    """Delete the messages of a drill run (its purge); their delivery log goes with them.
+    Real messages are never touched: the tag is only ever set on drill messages."""
+    if not drill_tag:
+        raise ValueError("purge_drill needs a drill tag")
+    _, deleted = Message.objects.filter(drill_tag=drill_tag, is_drill=True).delete()
+    return deleted.get("notify.Message", 0)
 
 
 def validate_chain(channels: object) -> None:

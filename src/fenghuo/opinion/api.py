@@ -177,7 +177,8 @@ def list_topics(request: HttpRequest, limit: int = 100) -> list:
 
 @router.get("/opinion/topics/{topic_id}", response=TopicOut)
 def topic(request: HttpRequest, topic_id: int):
-    return get_object_or_404(selectors.topics_visible(request_principal(request)), pk=topic_id)
+    principal = request_principal(request)
+    return get_object_or_404(selectors.topics_visible(principal, drill=None), pk=topic_id)
 
 
 @router.post("/opinion/topics/{topic_id}/clue", response={201: ClueOut})
@@ -185,7 +186,7 @@ def topic_clue(request: HttpRequest, topic_id: int, payload: ClueIn) -> Status:
     """Turn the topic into a clue for the local unit of its division; confirming the
     draft later asks that unit to verify it."""
     principal = request_principal(request)
-    found = get_object_or_404(selectors.topics_visible(principal), pk=topic_id)
+    found = get_object_or_404(selectors.topics_visible(principal, drill=None), pk=topic_id)
     result = services.topic_to_clue(principal, found, clue_text=payload.text)
     return Status(201, {"report_id": result.report.pk, "unit_id": result.report.unit_id})
 
@@ -200,7 +201,9 @@ def list_warnings(request: HttpRequest, limit: int = 100) -> list:
 def decide_warning(request: HttpRequest, warning_id: int, payload: DecisionIn):
     """An analyst confirms, adjusts (colour) or dismisses an opinion warning."""
     principal = request_principal(request)
-    warning = get_object_or_404(selectors.opinion_warnings_visible(principal), pk=warning_id)
+    warning = get_object_or_404(
+        selectors.opinion_warnings_visible(principal, drill=None), pk=warning_id
+    )
     if payload.action == "confirm":
         return services.warning_confirm(principal, warning, payload.note)
     if payload.action == "dismiss":

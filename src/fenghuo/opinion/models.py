@@ -46,6 +46,8 @@ class Post(models.Model):
     views = models.PositiveIntegerField("阅读数", default=0)
     repost_of = models.CharField("转发自（平台帖子编号）", max_length=128, blank=True)
     is_drill = models.BooleanField("演练", default=False)
+    # The drill run that injected the post ("" otherwise; see core/sandbox.py).
+    drill_tag = models.CharField("演练批次", max_length=40, blank=True)
     source = models.CharField("来源通道", max_length=100)
     received_at = models.DateTimeField("接收时间")
     dup_group = models.CharField(
@@ -241,6 +243,8 @@ class Topic(models.Model):
         Scheme, related_name="topics", blank=True, verbose_name="命中方案"
     )
     is_drill = models.BooleanField("演练", default=False)
+    # A topic holds the posts of one drill run only (or real posts only).
+    drill_tag = models.CharField("演练批次", max_length=40, blank=True)
     clue_report = models.ForeignKey(
         "events.Report",
         on_delete=models.SET_NULL,

@@ -158,4 +158,5 @@ def notify(warning: OpinionWarning) -> None:
         ref=f"opinion.OpinionWarning:{warning.pk}",
         urgent=warning.colour in (Colour.ORANGE, Colour.RED),
         is_drill=warning.is_drill,
+        drill_tag=warning.topic.drill_tag,
     )

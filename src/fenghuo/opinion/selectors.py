@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Max, Q, QuerySet
 
+from fenghuo.core.sandbox import DrillFilter, drill_q
 from fenghuo.opinion.models import (
     OpinionWarning,
     Platform,
@@ -36,10 +37,12 @@ def may_read_posts(principal: Principal) -> bool:
     return principal.is_superuser or any(g.role in POST_READERS for g in principal.grants)
 
 
-def posts_visible(principal: Principal) -> QuerySet[Post]:
+def posts_visible(principal: Principal, *, drill: DrillFilter = False) -> QuerySet[Post]:
+    """Posts the principal may read: real ones unless `drill` asks for a drill's, so the
+    stream, the statistics and the reports never count drill posts."""
     if not may_read_posts(principal):
         return Post.objects.none()
-    return Post.objects.all()
+    return Post.objects.filter(drill_q(drill))
 
 
 def recent_posts(principal: Principal, limit: int) -> QuerySet[Post]:
@@ -67,12 +70,16 @@ def matching_posts(
     )
 
 
-def topics_visible(principal: Principal, division: str = "") -> QuerySet[Topic]:
-    """Topics, hottest first (heat, then most recent); with `division`, those with posts
-    from that division code or below it (a city's code takes in its counties)."""
+def topics_visible(
+    principal: Principal, *, drill: DrillFilter = False, division: str = ""
+) -> QuerySet[Topic]:
+    """Topics, hottest first (heat, then most recent): real ones unless `drill` asks for a
+    drill's (`drill=None` for one topic by id, whichever kind it is). With `division`, the
+    topics whose main division is that code or below it (a city's code takes in its
+    counties), or with posts from that code."""
     if not may_read_posts(principal):
         return Topic.objects.none()
-    topics = Topic.objects.order_by("-heat", "-last_seen", "-pk")
+    topics = Topic.objects.filter(drill_q(drill)).order_by("-heat", "-last_seen", "-pk")
     if division:
         # "990100" → "9901": a city's or province's code takes in the divisions below it.
         prefix = division[:2] if division.endswith("0000") else division
@@ -140,7 +147,7 @@ def topic_detail(principal: Principal, topic: Topic) -> dict[str, Any]:
     "followers", "verified"}], "representative": [Post], "schemes": [Scheme visible],
     "warnings": [OpinionWarning visible]}.
     """
-    if not topics_visible(principal).filter(pk=topic.pk).exists():
+    if not topics_visible(principal, drill=None).filter(pk=topic.pk).exists():
         raise PermissionDenied("无权查看该话题")
     posts = Post.objects.filter(topic=topic)
     sentiment = {label.value: 0 for label in SentimentLabel}
@@ -189,16 +196,21 @@ def topic_detail(principal: Principal, topic: Topic) -> dict[str, Any]:
         "authors": authors,
         "representative": representative,
         "schemes": list(schemes_visible(principal).filter(topics=topic)),
-        "warnings": list(opinion_warnings_visible(principal).filter(topic=topic)),
+        "warnings": list(opinion_warnings_visible(principal, drill=None).filter(topic=topic)),
     }
 
 
-def opinion_warnings_visible(principal: Principal) -> QuerySet[OpinionWarning]:
-    """Warnings of the schemes the principal sees, newest first."""
+def opinion_warnings_visible(
+    principal: Principal, *, drill: DrillFilter = False
+) -> QuerySet[OpinionWarning]:
+    """Warnings of the schemes the principal sees, newest first (real ones unless `drill`
+    asks for a drill's)."""
     if not may_read_posts(principal):
         return OpinionWarning.objects.none()
     return (
-        OpinionWarning.objects.filter(scheme__in=schemes_visible(principal).values("pk"))
+        OpinionWarning.objects.filter(
+            drill_q(drill, "topic__"), scheme__in=schemes_visible(principal).values("pk")
+        )
         .select_related("scheme", "topic", "decided_by")
         .order_by("-raised_at", "-pk")
     )

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
 from fenghuo.core import clock
+from fenghuo.core.sandbox import owed
 from fenghuo.core.services import audit_change, audit_record, snapshot
 from fenghuo.events import services as event_services
 from fenghuo.events.models import Event, Report
@@ -62,6 +63,7 @@ FIELDS = (
     "views",
     "repost_of",
     "is_drill",
+    "drill_tag",
 )
 INGEST_ROLES = frozenset({Role.ANALYST, Role.DUTY_OFFICER})
 SCHEME_ROLES = frozenset({Role.ANALYST, Role.DUTY_OFFICER, Role.UNIT_LEADER})
@@ -173,12 +175,14 @@ def validate(item: dict[str, Any], *, source: str, now: datetime) -> Post:
         division_code=division,
         repost_of=_text(item.get("repost_of"), "repost_of", 128, errors),
         is_drill=_flag(item.get("is_drill"), "is_drill", errors),
+        drill_tag=_text(item.get("drill_tag"), "drill_tag", 40, errors),
         source=source[:100],
         received_at=now,
         **{name: _count(item.get(name), name, errors) for name in COUNTS},
     )
     if errors:
         raise ValidationError(errors)
+    post.is_drill = post.is_drill or bool(post.drill_tag)  # a drill run's post is drill data
     return post
 
 
@@ -408,7 +412,7 @@ def _decide(
 ) -> OpinionWarning:
     if not (principal.is_superuser or any(g.role in DECIDERS for g in principal.grants)):
         raise PermissionDenied("只有舆情分析员和值班员可以处理舆情预警")
-    visible = selectors.opinion_warnings_visible(principal).filter(pk=warning.pk)
+    visible = selectors.opinion_warnings_visible(principal, drill=None).filter(pk=warning.pk)
     if not visible.exists():
         raise PermissionDenied("无权处理该舆情预警")
     warning = OpinionWarning.objects.select_for_update().get(pk=warning.pk)
@@ -491,7 +495,7 @@ def topic_to_clue(
     """Turn a topic into a clue for the local unit of its division (an unverified draft
     report, `intake.services.report_from_clue`). When a duty officer confirms the draft,
     the event links back to the topic and the local unit is asked to verify it."""
-    if not selectors.topics_visible(principal).filter(pk=topic.pk).exists():
+    if not selectors.topics_visible(principal, drill=None).filter(pk=topic.pk).exists():
         raise PermissionDenied("无权查看该话题")
     topic = Topic.objects.select_for_update().get(pk=topic.pk)
     if topic.clue_report_id is not None:
@@ -505,7 +509,12 @@ def topic_to_clue(
         unit=unit,
         clue_text=(clue_text or "").strip() or _clue_text(topic),
         source_url=source.url if source else "",
-        data={"division_code": topic.division_code},
+        # A drill topic's clue is drill data of the same run.
+        data={
+            "division_code": topic.division_code,
+            "is_drill": topic.is_drill,
+            "drill_tag": topic.drill_tag,
+        },
     )
     before = snapshot(topic)
     topic.clue_report = result.report
@@ -531,7 +540,7 @@ def on_report_submitted(
                 event=event,
                 assignee_unit=report.unit,
                 question=f"请核实网络舆情：{topic.title}",
-                due_at=clock.now() + VERIFY_WITHIN,
+                due_at=clock.now() + owed(VERIFY_WITHIN, report.drill_tag),
                 report=report,
             )
     except PermissionDenied:
@@ -542,3 +551,21 @@ def on_events_merged(
     sender: Any, source: Event, target: Event, principal: Principal, **kwargs: Any
 ) -> None:
     Topic.objects.filter(event=source).update(event=target)
+
+
+# --- drill data ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def purge_drill(drill_tag: str) -> dict[str, int]:
+    """Delete a drill run's posts and topics (their counters, scheme matches and opinion
+    warnings go with them). Only rows carrying the tag."""
+    if not drill_tag:
+        raise ValueError("purge_drill needs a drill tag")
+    topics = Topic.objects.filter(drill_tag=drill_tag, is_drill=True)
+    _, deleted_topics = topics.delete()
+    _, deleted_posts = Post.objects.filter(drill_tag=drill_tag, is_drill=True).delete()
+    return {
+        "topics": deleted_topics.get("opinion.Topic", 0),
+        "posts": deleted_posts.get("opinion.Post", 0),
+    }

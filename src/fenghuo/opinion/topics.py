@@ -8,8 +8,8 @@ Each topic keeps a running centroid (the sum of its posts' vectors, cut to its
 the group has one; otherwise the topic whose centroid is most similar (cosine ≥
 `THRESHOLD`) among the topics seen in the last `ACTIVE` (found through an inverted index
 term → topics); otherwise it opens a new topic. Nothing is ever re-clustered. Drill posts
-only join drill topics. The index is per process and reads
-the topics other processes changed before each batch (`Index.sync`).
+only join topics of their own drill run, real posts only real topics. The index is per
+process and reads the topics other processes changed before each batch (`Index.sync`).
 
 Counters per topic and time bucket (`TopicBucket`, `BUCKET` wide, by publication time) are
 incremented for the posts a batch stored; the figures below are recomputed for the topics
@@ -140,7 +140,7 @@ class Entry:
     centroid: dict[str, float]  # running sum
     norm: float
     last_seen: datetime
-    is_drill: bool
+    sandbox: tuple[bool, str]  # (is_drill, drill_tag): real posts never join drill topics
 
 
 class Index:
@@ -155,14 +155,20 @@ class Index:
         self.unconfirmed: set[int] = set()
         self.lock = threading.Lock()
 
-    def put(self, pk: int, centroid: dict[str, float], last_seen: datetime, drill: bool) -> None:
+    def put(
+        self,
+        pk: int,
+        centroid: dict[str, float],
+        last_seen: datetime,
+        sandbox: tuple[bool, str],
+    ) -> None:
         old = self.entries.get(pk)
         if old is not None:
             for term in old.centroid:
                 self.postings.get(term, set()).discard(pk)
         centroid = dict(centroid)  # the index's own: `grow` changes it in place
         norm = math.sqrt(sum(w * w for w in centroid.values()))
-        self.entries[pk] = Entry(centroid, norm, last_seen, drill)
+        self.entries[pk] = Entry(centroid, norm, last_seen, sandbox)
         for term in centroid:
             self.postings.setdefault(term, set()).add(pk)
 
@@ -179,7 +185,7 @@ class Index:
             else:
                 centroid[term] += w
         if len(centroid) > 2 * TOP_TERMS:
-            self.put(pk, _top(centroid, TOP_TERMS), entry.last_seen, entry.is_drill)
+            self.put(pk, _top(centroid, TOP_TERMS), entry.last_seen, entry.sandbox)
         else:
             entry.norm = math.sqrt(sum(w * w for w in centroid.values()))
 
@@ -203,20 +209,20 @@ class Index:
         rows = Topic.objects.filter(last_seen__gte=now - ACTIVE)
         if self.synced_at is not None:
             rows = rows.filter(updated_at__gte=self.synced_at)
-        for pk, centroid, last_seen, drill in rows.values_list(
-            "pk", "centroid", "last_seen", "is_drill"
+        for pk, centroid, last_seen, drill, tag in rows.values_list(
+            "pk", "centroid", "last_seen", "is_drill", "drill_tag"
         ):
-            self.put(pk, centroid, last_seen, drill)
+            self.put(pk, centroid, last_seen, (drill, tag))
         self.evict(now - ACTIVE)
         self.synced_at = now
 
-    def best(self, vec: dict[str, float], drill: bool) -> tuple[int | None, float]:
+    def best(self, vec: dict[str, float], sandbox: tuple[bool, str]) -> tuple[int | None, float]:
         terms = _top(vec, CANDIDATE_TERMS)
         candidates = set().union(*(self.postings.get(term, ()) for term in terms)) if terms else ()
         best, best_score = None, 0.0
         for pk in candidates:
             entry = self.entries[pk]
-            if entry.is_drill != drill or not entry.norm:
+            if entry.sandbox != sandbox or not entry.norm:
                 continue
             score = sum(w * entry.centroid.get(t, 0.0) for t, w in vec.items()) / entry.norm
             if score > best_score or (score == best_score and best is not None and pk < best):
@@ -250,34 +256,49 @@ def _title(text: str) -> str:
     return first[:60] or text[:60]
 
 
-def _group_topics(groups: set[str]) -> dict[str, int]:
-    """The topic of each near-duplicate group: its first post's, whose key names the group
-    (reading every member of a large group cost more than the rest of the step)."""
+Sandbox = tuple[bool, str]  # (is_drill, drill_tag): real posts never join drill topics
+
+
+def _group_topics(posts: Sequence[Post]) -> dict[tuple[str, Sandbox], int]:
+    """The topic of each near-duplicate group, for each kind of post in the batch (real, or
+    one drill run's). The group's first post, whose key names the group, gives its own
+    kind's topic (reading every member of a large group cost more than the rest of the
+    step); only a group that also holds another kind (a drill copying a real post) is read
+    in full, for the kinds the first post does not give."""
+    wanted = {(p.dup_group, (p.is_drill, p.drill_tag)) for p in posts if p.dup_group}
     by_platform: dict[str, list[str]] = {}
-    for group in groups:
+    for group, _ in wanted:
         platform, _, post_id = group.partition(":")
         by_platform.setdefault(platform, []).append(post_id)
-    found: dict[str, int] = {}
+    found: dict[tuple[str, Sandbox], int] = {}
     for platform, ids in by_platform.items():
-        for post_id, topic_id in Post.objects.filter(
+        for post_id, topic_id, drill, tag in Post.objects.filter(
             platform=platform, post_id__in=ids, topic__isnull=False
-        ).values_list("post_id", "topic_id"):
-            found[f"{platform}:{post_id}"] = topic_id
+        ).values_list("post_id", "topic_id", "is_drill", "drill_tag"):
+            found[(f"{platform}:{post_id}", (drill, tag))] = topic_id
+    other_kinds = {group for group, _ in wanted - found.keys()}
+    for group, topic_id, drill, tag in (
+        Post.objects.filter(dup_group__in=other_kinds, topic__isnull=False)
+        .values_list("dup_group", "topic_id", "is_drill", "drill_tag")
+        .distinct()
+    ):
+        found.setdefault((group, (drill, tag)), topic_id)
     return found
 
 
 def assign(posts: Sequence[Post], now: datetime) -> Plan:
     """Set `topic_id` on each unsaved post; new topics are inserted here."""
     plan = Plan()
-    group_topics = _group_topics({p.dup_group for p in posts if p.dup_group})
+    group_topics = _group_topics(posts)
     with INDEX.lock:
         INDEX.sync(now)
         for post in posts:
             vec = vector(post.tokens.split())
             plan.vectors[id(post)] = vec
-            pk = group_topics.get(post.dup_group)
+            sandbox = (post.is_drill, post.drill_tag)
+            pk = group_topics.get((post.dup_group, sandbox))
             if pk is None:
-                best, score = INDEX.best(vec, post.is_drill)
+                best, score = INDEX.best(vec, sandbox)
                 pk = best if score >= THRESHOLD else None
             if pk is None:
                 topic = Topic.objects.create(
@@ -285,18 +306,19 @@ def assign(posts: Sequence[Post], now: datetime) -> Plan:
                     first_seen=post.published_at,
                     last_seen=post.published_at,
                     is_drill=post.is_drill,
+                    drill_tag=post.drill_tag,
                     division_code=post.division_code,
                     updated_at=now,
                 )
                 pk = topic.pk
                 plan.created.add(pk)
                 INDEX.unconfirmed.add(pk)
-                INDEX.put(pk, {}, post.published_at, post.is_drill)
+                INDEX.put(pk, {}, post.published_at, sandbox)
             if pk in INDEX.entries:
                 INDEX.grow(pk, vec)  # later posts of the batch see this one at once
             post.topic_id = pk
             if post.dup_group:
-                group_topics[post.dup_group] = pk
+                group_topics[(post.dup_group, sandbox)] = pk
     return plan
 
 
@@ -440,7 +462,7 @@ def record(
         rows.insert_values(through, ["topic", "scheme"], sorted(set(links) - known))
     with INDEX.lock:
         for topic in topics:
-            INDEX.put(topic.pk, topic.centroid, topic.last_seen, topic.is_drill)
+            INDEX.put(topic.pk, topic.centroid, topic.last_seen, (topic.is_drill, topic.drill_tag))
     return result
 
 

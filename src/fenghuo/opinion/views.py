@@ -221,7 +221,7 @@ def topic_list(request: HttpRequest) -> HttpResponse:
     division_error = ""
     if division and not re.fullmatch(r"[0-9]{6}", division):
         division, division_error = "", "行政区划代码应为 6 位数字，已显示全部话题"
-    topics = list(selectors.topics_visible(principal, division)[:TOPIC_ROWS])
+    topics = list(selectors.topics_visible(principal, division=division)[:TOPIC_ROWS])
     recent = selectors.topics_visible(principal).filter(
         last_seen__gte=clock.now() - timedelta(hours=MAP_HOURS)
     )[:MAP_TOPIC_LIMIT]
@@ -255,7 +255,7 @@ def topic_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def topic_page(request: HttpRequest, pk: int) -> HttpResponse:
     principal = _reader(request)
-    topic = selectors.topics_visible(principal).filter(pk=pk).first()
+    topic = selectors.topics_visible(principal, drill=None).filter(pk=pk).first()
     if topic is None:
         raise Http404("话题不存在或无权访问")
     detail = selectors.topic_detail(principal, topic)
@@ -311,7 +311,7 @@ def warning_list(request: HttpRequest) -> HttpResponse:
 def warning_decide(request: HttpRequest, pk: int) -> HttpResponse:
     """确认 / 调整级别 / 排除 an opinion warning (the services check who may)."""
     principal = _reader(request)
-    warning = selectors.opinion_warnings_visible(principal).filter(pk=pk).first()
+    warning = selectors.opinion_warnings_visible(principal, drill=None).filter(pk=pk).first()
     if warning is None:
         raise Http404("舆情预警不存在或无权访问")
     action, note = request.POST.get("action", ""), request.POST.get("note", "").strip()
@@ -336,7 +336,7 @@ def warning_decide(request: HttpRequest, pk: int) -> HttpResponse:
 def topic_clue(request: HttpRequest, pk: int) -> HttpResponse:
     """转为线索: a clue draft for the local unit; confirming it opens a verification task."""
     principal = _reader(request)
-    topic = selectors.topics_visible(principal).filter(pk=pk).first()
+    topic = selectors.topics_visible(principal, drill=None).filter(pk=pk).first()
     if topic is None:
         raise Http404("话题不存在或无权访问")
     try:

@@ -64,6 +64,8 @@ PEOPLE = [
     ("lj_zhiban", "刘值班", "lj", "值班员", [Role.DUTY_OFFICER], False),
     ("lj_zhiban2", "杨值班", "lj", "值班员", [Role.DUTY_OFFICER], False),
     ("lj_lingdao", "黄秘书长", "lj", "市委副秘书长", [Role.UNIT_LEADER], False),
+    ("lj_zuzhang", "陈组长", "lj", "市委副书记（领导小组组长）", [Role.GROUP_LEADER], False),
+    ("lj_bangongshi", "马秘书", "lj", "市领导小组办公室主任", [Role.GROUP_OFFICE], False),
     ("lj_yj", "林信息", "lj_em", "信息员", [Role.REPORTER], False),
     ("lj_yj_lingdao", "何局长", "lj_em", "局长", [Role.UNIT_LEADER], False),
     ("jk_xinxi", "张信息", "jk", "信息员", [Role.REPORTER], False),

@@ -153,6 +153,7 @@ def _notify(
         link=staff_link(release),
         ref=f"release:{release.pk}",
         is_drill=release.is_drill,
+        drill_tag=release.event.drill_tag,
     )
 
 
@@ -204,7 +205,8 @@ def create_release(
     is_drill: bool = False,
 ) -> ReleaseVersion:
     """A new release of `unit` about `event`, with its first draft (any part may still be
-    empty; the parts are required when the draft is submitted)."""
+    empty; the parts are required when the draft is submitted). A release about a drill
+    event is a drill release, whatever the caller asked: it is never public."""
     if not events_visible(principal).filter(pk=event.pk).exists():
         raise PermissionDenied("事件不存在或无权访问")
     _require_drafter(principal, unit)
@@ -212,7 +214,11 @@ def create_release(
     moment = clock.now()
     actor = _actor(principal)
     release = Release.objects.create(
-        event=event, unit=unit, is_drill=is_drill, created_by=actor, created_at=moment
+        event=event,
+        unit=unit,
+        is_drill=is_drill or event.is_drill,
+        created_by=actor,
+        created_at=moment,
     )
     version = ReleaseVersion.objects.create(
         release=release, number=1, created_by=actor, created_at=moment, updated_at=moment, **cleaned
@@ -459,3 +465,20 @@ def events_merged(source: Event, target: Event, principal: Principal) -> None:
             before={"event": source.pk},
             after={"event": target.pk},
         )
+
+
+# --- drill data ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def purge_drill(drill_tag: str) -> int:
+    """Delete the releases about a drill run's events and their versions (its purge)."""
+    if not drill_tag:
+        raise ValueError("purge_drill needs a drill tag")
+    releases = Release.objects.filter(event__drill_tag=drill_tag, event__is_drill=True)
+    count = releases.count()
+    releases.update(current=None)  # the current version protects itself
+    ReleaseVersion.objects.filter(release__in=releases).update(based_on=None)
+    ReleaseVersion.objects.filter(release__in=releases).delete()
+    releases.delete()
+    return count

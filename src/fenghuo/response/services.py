@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from fenghuo.core import clock
+from fenghuo.core.sandbox import marks
 from fenghuo.core.services import audit_change, snapshot
 from fenghuo.events import attachments
 from fenghuo.events import services as event_services
@@ -165,6 +166,7 @@ def _notify_leaders(
         link=board_link(event.pk),
         ref=f"response:{response.pk}",
         urgent=plan.urgent,
+        **marks(event),
     )
 
 
@@ -325,6 +327,7 @@ def change_level(
         key=f"response:{response.pk}:relieved:{change.pk}",
         link=board_link(response.event_id),
         ref=f"response:{response.pk}",
+        **marks(response.event),
     )
     return response
 
@@ -379,6 +382,7 @@ def _notify_assigned(task: Task, key: str, subject: str) -> None:
         "link": board_link(response.event_id),
         "ref": f"response:{response.pk}",
         "urgent": selectors.plan_for(response.level).urgent,
+        **marks(response.event),
     }
     notify_people(unit_people(task.unit_id), **message)
     notify_unit(task.unit, **message)
@@ -669,6 +673,7 @@ def request_end(principal: Principal, response: Response, assessment: str) -> En
         key=f"response:{response.pk}:end:{request.pk}",
         link=board_link(response.event_id),
         ref=f"response:{response.pk}",
+        **marks(response.event),
     )
     return request
 
@@ -747,6 +752,7 @@ def decide_end(
         key=f"response:{response.pk}:end:{request.pk}:decided",
         link=board_link(response.event_id),
         ref=f"response:{response.pk}",
+        **marks(response.event),
     )
     if approve:
         _end_event(principal, response)
@@ -792,3 +798,26 @@ def events_merged(source: Event, target: Event) -> None:
             {"target": ["两个事件都在应急响应中，不能合并：请先结束其中一个事件的应急响应"]}
         )
     moving.update(event=target)
+
+
+# --- drill data ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def close_drill(drill_tag: str, note: str) -> int:
+    """A drill run ended: its open responses end with it (so no overdue loop chases drill
+    tasks afterwards), noted on each event's timeline. Only responses of events carrying
+    the tag. Returns how many were ended."""
+    if not drill_tag:
+        raise ValueError("close_drill needs a drill tag")
+    moment = clock.now()
+    responses = list(
+        Response.objects.select_for_update(of=("self",))
+        .filter(event__drill_tag=drill_tag, event__is_drill=True, state__in=OPEN_RESPONSE_STATES)
+        .select_related("event")
+    )
+    for response in responses:
+        response.state, response.ended_at = ResponseState.ENDED, moment
+        response.save(update_fields=["state", "ended_at"])
+        _timeline(response.event, f"{note}：{response.label}随演练结束。", None)
+    return len(responses)

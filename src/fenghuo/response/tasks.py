@@ -14,6 +14,7 @@ announces each task once; a killed worker's batch rolls back and is taken again.
 from django.db import transaction
 
 from fenghuo.core import clock
+from fenghuo.core.sandbox import marks
 from fenghuo.events.models import TimelineEntry, TimelineKind
 from fenghuo.notify.services import notify_people, notify_unit
 from fenghuo.response import selectors
@@ -38,6 +39,7 @@ def _announce(task: Task) -> None:
         "link": board_link(response.event_id),
         "ref": f"response:{response.pk}",
         "urgent": True,
+        **marks(response.event),
     }
     notify_people([*unit_people(task.unit_id), *leaders], **message)
     notify_unit(task.unit, **message)

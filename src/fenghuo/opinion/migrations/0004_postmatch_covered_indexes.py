@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('opinion', '0002_topics_warnings'),
+        ('opinion', '0003_drill_tags'),
     ]
 
     operations = [
