@@ -17,7 +17,7 @@ from tests.conftest import SYSTEM
 pytestmark = pytest.mark.browser
 
 SCRIPT = "<script>window.__xss='script'</script>"
-ATTRIBUTE = "\" onmouseover=\"window.__xss='attr'\" autofocus onfocus=\"window.__xss='focus'\" x=\""
+ATTRIBUTE = '" onmouseover="window.__xss=\'attr\'" autofocus onfocus="window.__xss=\'focus\'" x="'
 IMAGE = "<img src=x onerror=\"window.__xss='img'\">"
 TITLE = f"江口县化工园区爆炸{SCRIPT}{ATTRIBUTE}"
 NARRATIVE = f"现场浓烟{IMAGE}{SCRIPT}，爆炸造成人员受伤{ATTRIBUTE}"

@@ -58,7 +58,9 @@ from fenghuo import settings as s
 print(json.dumps({
     "hsts": getattr(s, "SECURE_HSTS_SECONDS", 0),
     "proxy_ssl": getattr(s, "SECURE_PROXY_SSL_HEADER", None),
-    "secure_cookies": [getattr(s, "SESSION_COOKIE_SECURE", False), getattr(s, "CSRF_COOKIE_SECURE", False)],
+    "secure_cookies": [
+        getattr(s, "SESSION_COOKIE_SECURE", False), getattr(s, "CSRF_COOKIE_SECURE", False)
+    ],
     "img": s.CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"],
     "proxies": s.FENGHUO_TRUSTED_PROXIES,
 }))
