@@ -8,16 +8,7 @@ import zipfile
 import pytest
 
 from fenghuo.events.models import Attachment
-from tests.events.test_attachments import (  # noqa: F401 - fixtures
-    EXE,
-    PDF,
-    _media,
-    bearer,
-    file_report,
-    png,
-    upload,
-    world,
-)
+from tests.events.test_attachments import EXE, PDF, bearer, file_report, png, upload
 
 pytestmark = pytest.mark.django_db
 
