@@ -69,6 +69,7 @@ def _session_headers(base_url: str) -> list[str]:
 
 
 def _fuzz(site: Site, base_url: str, auth: list[str], *, skip: str = "") -> str:
+    # Its example database (.schemathesis/) goes in the site's folder, not the checkout.
     done = subprocess.run(
         [
             SCHEMATHESIS,
@@ -88,6 +89,7 @@ def _fuzz(site: Site, base_url: str, auth: list[str], *, skip: str = "") -> str:
             "60",
         ],
         env={**site.env(), "SCHEMATHESIS_HOOKS": ""},
+        cwd=site.data_dir,
         capture_output=True,
         text=True,
         timeout=DEADLINE * 10,
