@@ -87,8 +87,12 @@ def test_markup_in_a_report_is_shown_as_text(page, live_server, login, token):
     _nothing_ran(page)
 
 
-def test_the_csp_guard_sees_a_refused_inline_script(browser, live_server):
-    """The check every browser test relies on: an inline script is refused and reported."""
+def test_the_csp_guard_sees_a_refused_inline_script(
+    browser, live_server, django_db_serialized_rollback
+):
+    """The check every browser test relies on: an inline script is refused and reported.
+    (Its own context, to listen without the guard failing it; serialized rollback as the
+    `page` fixture has, or the next such test could not restore the migrations' rows.)"""
     context = browser.new_context(base_url=live_server.url)
     context.add_init_script(CSP_LISTENER)
     page = context.new_page()
