@@ -27,8 +27,8 @@ class ApiError(Schema):
 
 
 # Documented on every operation (see FenghuoAPI): can the body be read (400), who may call
-# it (401), may they (403),
-# does it exist for them (404), is the request right (422), too many requests (429).
+# it (401), may they (403), does it exist for them (404), a replayed key (409, with an
+# Idempotency-Key), too big (413), is the request right (422), too many requests (429).
 ERROR_RESPONSES = {
     "400": "请求体无法解析（不是合法的 JSON 或表单）",
     "401": "未登录或接口令牌无效",
