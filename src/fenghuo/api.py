@@ -200,7 +200,7 @@ def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 
 @csrf_exempt  # like the operations: nothing here acts on a session
-def unknown_path(request: HttpRequest, rest: str = "") -> HttpResponse:
+def unknown_path(request: HttpRequest) -> HttpResponse:
     """Under /api/ an address no operation matches (a malformed id) answers JSON too."""
     return api.create_response(
         request, {"detail": ERROR_RESPONSES["404"], "errors": {}}, status=404
