@@ -57,6 +57,6 @@ clean:
 
 # The API fuzzed at length (schemathesis: 200 examples per operation, every phase).
 fuzz: install pg-up
-	FENGHUO_DATA_DIR=$$(mktemp -d) FENGHUO_FUZZ_EXAMPLES=200 \
+	FENGHUO_DATA_DIR=$$(mktemp -d) FENGHUO_FUZZ_EXAMPLES=200 FENGHUO_FUZZ_SEED= \
 	  FENGHUO_FUZZ_PHASES=examples,coverage,fuzzing,stateful \
 	  $(VENV)/bin/pytest tests/security/test_fuzz_api.py -p no:cacheprovider
