@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PG_URL ?= postgres://postgres@127.0.0.1:5432/fenghuo
 PYTEST_ARGS ?=
 
-.PHONY: run test install lint test-sqlite test-postgres browser-deps pg-up bench clean
+.PHONY: run test install lint test-sqlite test-postgres browser-deps pg-up bench fuzz clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -54,3 +54,9 @@ bench: install pg-up
 
 clean:
 	rm -rf $(VENV) node_modules data
+
+# The API fuzzed at length (schemathesis: 200 examples per operation, every phase).
+fuzz: install pg-up
+	FENGHUO_DATA_DIR=$$(mktemp -d) FENGHUO_FUZZ_EXAMPLES=200 FENGHUO_FUZZ_SEED= \
+	  FENGHUO_FUZZ_PHASES=examples,coverage,fuzzing,stateful \
+	  $(VENV)/bin/pytest tests/security/test_fuzz_api.py -p no:cacheprovider

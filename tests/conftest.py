@@ -85,3 +85,10 @@ def principal_of():
 def _fast_password_hashing(settings):
     """Argon2 is deliberately slow; tests hash many passwords, so use a fast hasher."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limits(settings):
+    """The suite signs in and calls the API far faster than a person; rate limits are
+    switched on by the tests about them (tests/security/test_rate_limits.py)."""
+    settings.FENGHUO_RATELIMITS = {}

@@ -9,6 +9,7 @@ import os
 import secrets
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 
@@ -66,6 +67,7 @@ INSTALLED_APPS = [
     "treebeard",
     "django_tasks",
     "django_tasks_db",
+    "axes",
     "fenghuo.core",
     "fenghuo.org",
     "fenghuo.notify",
@@ -84,14 +86,20 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "fenghuo.core.ratelimit.RateLimitMiddleware",
+    "fenghuo.core.middleware.OutOfRangeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it sees the login view's failed authentications (see "Security" below).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "fenghuo.urls"
@@ -280,5 +288,101 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("FENGHUO_LOG_LEVEL", "INFO")},
     # httpx logs every request at INFO: one line per notification sent.
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
+    # axes logs every sign-in at INFO; failures and lockouts are WARNING.
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
+}
+
+# --- Security (docs/architecture.md "Security") -------------------------------------------
+# Reverse proxies whose X-Forwarded-For is believed: addresses or networks, comma-separated.
+# Empty (the default) trusts no header and takes the peer address. See core/net.py.
+FENGHUO_TRUSTED_PROXIES = _env_list("FENGHUO_TRUSTED_PROXIES", "")
+# Served over HTTPS (usually TLS ends at the proxy): secure cookies, HSTS, and the proxy's
+# X-Forwarded-Proto is believed, so the proxy must set it.
+FENGHUO_HTTPS = _env_bool("FENGHUO_HTTPS")
+if FENGHUO_HTTPS:
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("FENGHUO_HSTS_SECONDS", str(365 * 24 * 3600)))
+    if FENGHUO_TRUSTED_PROXIES:
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REFERRER_POLICY = "same-origin"
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "camera",
+        "microphone",
+        "geolocation",
+        "payment",
+        "usb",
+        "serial",
+        "bluetooth",
+        "midi",
+        "accelerometer",
+        "gyroscope",
+        "magnetometer",
+        "display-capture",
+    )
+}
+
+
+def _origin(url: str) -> str:
+    """The CSP source of a tile URL template ("{s}" subdomains become a wildcard)."""
+    parts = urlsplit(url.replace("{s}", "*"))
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
+
+
+# No inline script anywhere (scripts are static files wired by data- attributes; htmx's
+# hx-on and eval are off). Styles: 'self' for style sheets and <style> elements, and style
+# attributes allowed: Leaflet, Leaflet-Geoman and ECharts' tooltips write style attributes
+# into markup they build, and a style attribute cannot run script.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:", *filter(None, [_origin(FENGHUO_MAP_TILE_URL)])],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Sign-in throttling (django-axes): FENGHUO_LOGIN_FAILURES wrong passwords for one user name
+# from one address lock that pair out for FENGHUO_LOGIN_LOCKOUT_MINUTES (429, in Chinese).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("FENGHUO_LOGIN_FAILURES", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("FENGHUO_LOGIN_LOCKOUT_MINUTES", "15")) / 60
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "fenghuo.core.net.client_ip"
+AXES_LOCKOUT_CALLABLE = "fenghuo.org.views.locked_out"
+AXES_VERBOSE = False
+
+# Request rate limits (core/ratelimit.py, django-ratelimit): "count/period" per client,
+# counted in a cache every web process shares (the database by default); "" turns one off.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "ratelimit": {
+        "BACKEND": os.environ.get(
+            "FENGHUO_RATELIMIT_CACHE_BACKEND", "django.core.cache.backends.db.DatabaseCache"
+        ),
+        "LOCATION": os.environ.get("FENGHUO_RATELIMIT_CACHE_LOCATION", "fenghuo_ratelimit"),
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    },
+}
+RATELIMIT_USE_CACHE = "ratelimit"
+FENGHUO_RATELIMITS = {
+    "public": os.environ.get("FENGHUO_RATELIMIT_PUBLIC", "300/m"),
+    "api": os.environ.get("FENGHUO_RATELIMIT_API", "1200/m"),
+    "login": os.environ.get("FENGHUO_RATELIMIT_LOGIN", "30/m"),
 }

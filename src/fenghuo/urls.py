@@ -2,11 +2,11 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 from fenghuo import public
-from fenghuo.api import api
+from fenghuo.api import api, unknown_path
 from fenghuo.criteria import views as criteria_views
 from fenghuo.desk import views as desk_views
 from fenghuo.events import views as event_views
@@ -61,6 +61,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    re_path(r"^api/", unknown_path),  # a prefix: also paths with newlines in them
     path("healthz", healthz, name="healthz"),
 ]
 

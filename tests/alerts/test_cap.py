@@ -3,6 +3,7 @@ Update (referencing the version it replaces) and Cancel; GB/T 35965.1 identifier
 import gives the same warning; bad documents are refused with a Chinese message and create
 nothing; the importer never answers 500 and never half-creates (hypothesis)."""
 
+import json
 import re
 from datetime import timedelta
 from functools import cache
@@ -449,3 +450,94 @@ def test_the_importer_never_fails_and_never_half_creates(world, client, raw):
         assert made in {(1, 0, 1), (0, 1, 1)}
     else:
         assert (warnings, reports, imports) == before[:3]
+
+
+# Text a duty office writes: Chinese, Latin, digits, punctuation XML must escape, line breaks.
+PROSE = st.text(
+    alphabet=st.sampled_from(
+        list("暴雨洪水山体滑坡请注意防范转移人员ABCxyz0123456789，。、；：！？（）《》“”")
+        + list("<>&\"'%#/ ")
+        + ["\n"]
+    ),
+    min_size=1,
+    max_size=60,
+).filter(lambda s: s.strip())
+LONGITUDE = st.floats(min_value=73.5, max_value=135.0).map(lambda x: round(x, 4))
+LATITUDE = st.floats(min_value=18.0, max_value=53.5).map(lambda x: round(x, 4))
+
+
+@st.composite
+def shapes(draw) -> list[dict]:
+    found = []
+    for _ in range(draw(st.integers(min_value=0, max_value=2))):
+        x, y = draw(LONGITUDE), draw(LATITUDE)
+        if draw(st.booleans()):
+            d = draw(st.floats(min_value=0.01, max_value=1.0).map(lambda v: round(v, 4)))
+            ring = [[x, y], [round(x + d, 4), y], [round(x + d, 4), round(y + d, 4)], [x, y]]
+            found.append({"type": "Polygon", "coordinates": [ring]})
+        else:
+            radius = draw(st.floats(min_value=0.5, max_value=200).map(lambda v: round(v, 1)))
+            found.append({"type": "Circle", "coordinates": [x, y], "radius_km": radius})
+    return found
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    level=st.sampled_from([WarningLevel.YELLOW, WarningLevel.BLUE]),
+    event_name=PROSE.map(lambda s: s.replace("\n", "")[:20] or "暴雨"),
+    impact=PROSE,
+    cautions=PROSE,
+    measures=PROSE,
+    codes=st.lists(st.sampled_from(["990121", "990122", "990100"]), min_size=1, unique=True),
+    hours=st.integers(min_value=1, max_value=240),
+    geometry=shapes(),
+)
+def test_any_issued_warning_survives_export_and_import(
+    world, client, level, event_name, impact, cautions, measures, codes, hours, geometry
+):
+    """Round trip over generated content: what a CAP export carries comes back as the same
+    warning, and every export is valid against the OASIS schema."""
+    clock.advance(timedelta(seconds=1))  # identifiers count to 9 within one second
+    moment = clock.now().replace(microsecond=0)
+    warning = issued(
+        world,
+        level=level,
+        event_name=event_name,
+        impact=impact,
+        cautions=cautions,
+        measures=measures,
+        area_codes=codes,
+        geometry=geometry,
+        starts_at=moment,
+        ends_at=moment + timedelta(hours=hours),
+    )
+    document = cap.export(warning)
+    valid(document)
+    client.force_login(world["people"]["city_duty"])
+    response = client.post("/api/alerts/cap", document, content_type="application/cap+xml")
+    assert response.status_code == 201, response.content
+    copy = Warning.objects.get(pk=response.json()["warning_id"])
+    different = {
+        name: (getattr(copy, name), getattr(warning, name))
+        for name in FIELDS
+        if name != "geometry" and getattr(copy, name) != getattr(warning, name)
+    }
+    assert different == {}
+
+    # CAP lists an area's polygons before its circles (the schema's order): the same
+    # shapes, perhaps in another order.
+    def shapes_of(w: Warning) -> list[str]:
+        return sorted(json.dumps(shape, sort_keys=True) for shape in w.geometry)
+
+    assert shapes_of(copy) == shapes_of(warning)
+
+
+@settings(max_examples=200, deadline=None)
+@given(raw=st.one_of(st.binary(max_size=400), st.text(max_size=400).map(str.encode)))
+def test_parsing_anything_is_an_alert_or_a_chinese_cap_error(raw):
+    try:
+        cap.parse(raw)
+    except cap.CapError as exc:
+        assert re.search(r"[\u4e00-\u9fff]", str(exc)), exc

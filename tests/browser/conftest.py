@@ -32,6 +32,15 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 PASSWORD = "pw-Fenghuo-2026"
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error("CSP violation: " + e.violatedDirective + " " + e.blockedURI + " " + e.sourceFile);
+});
+"""
+
+
+def _is_csp_refusal(text: str) -> bool:
+    return "Content Security Policy" in text or text.startswith("CSP violation")
 
 
 @pytest.fixture(scope="session")
@@ -84,9 +93,18 @@ def page(browser: Browser, live_server, django_db_serialized_rollback) -> Iterat
         base_url=live_server.url,
     )
     context.set_default_timeout(15_000)
+    # Every page must load under the Content-Security-Policy without a single refusal:
+    # chromium reports each one on the console, and the page's own event is echoed there.
+    context.add_init_script(CSP_LISTENER)
     page = context.new_page()
+    refusals: list[str] = []
+    page.on(
+        "console",
+        lambda message: refusals.append(message.text) if _is_csp_refusal(message.text) else None,
+    )
     yield page
     context.close()
+    assert refusals == [], f"内容安全策略拒绝了页面的内容：{refusals}"
 
 
 @pytest.fixture

@@ -1,13 +1,15 @@
 """Monitoring schemes: the expression language, matching through the automaton (with
 normalisation first), recompiling on change, preview, and who sees a scheme."""
 
+import re
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fenghuo.opinion import expression, matching, services
-from fenghuo.opinion.models import Post, PostMatch
+from fenghuo.opinion.models import Post, PostMatch, Scheme
 from tests.opinion.conftest import post
 
 CHECK = "(示范省 OR 临江市) AND (爆炸 OR 泄漏) NOT 演习"
@@ -227,3 +229,34 @@ def test_scheme_visibility_follows_the_owner_unit(world, principal_of):
     with pytest.raises(PermissionDenied):
         services.scheme_update(principal_of(world.city_reporter), city_scheme, name="改名")
     services.scheme_update(principal_of(world.province_analyst), city_scheme, name="省里改名")
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(["AND", "OR", "NOT", "(", ")", '"', "临江市", "爆炸", "　"]),
+            st.text(max_size=4),
+        ),
+        max_size=10,
+    ).map(" ".join)
+)
+def test_a_scheme_is_saved_or_refused_with_a_chinese_field_error(world, principal_of, source):
+    """Through the service: anything typed is a scheme, or a ValidationError naming the
+    expression field in Chinese, with nothing saved."""
+    before = Scheme.objects.count()
+    try:
+        scheme = services.scheme_create(
+            principal_of(world.city_analyst),
+            name="随机方案",
+            expression_text=source,
+            owner_unit=world.city,
+        )
+    except ValidationError as exc:
+        messages = exc.message_dict["expression"]
+        assert messages and all(re.search(r"[\u4e00-\u9fff]", m) for m in messages)
+        assert Scheme.objects.count() == before
+    else:
+        assert expression.parse(scheme.expression) == expression.parse(source)

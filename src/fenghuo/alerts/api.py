@@ -9,7 +9,7 @@ from ninja import Header, Router, Status
 
 from fenghuo.alerts import cap, selectors, services
 from fenghuo.alerts.models import Warning, WarningState
-from fenghuo.alerts.schemas import FieldErrors, ImportOut, ReasonIn, WarningIn, WarningOut
+from fenghuo.alerts.schemas import CapImportOut, FieldErrors, ReasonIn, WarningIn, WarningOut
 from fenghuo.intake.services import IdempotencyConflict, idempotent
 from fenghuo.org.auth import request_principal
 from fenghuo.org.policy import Principal
@@ -225,7 +225,7 @@ def export_cap(request: HttpRequest, warning_id: int):
 
 @router.post(
     "/alerts/cap",
-    response={201: ImportOut, 200: ImportOut, **ERRORS},
+    response={201: CapImportOut, 200: CapImportOut, **ERRORS},
     summary="导入外部 CAP 1.2 预警",
     description=(
         "请求体为 CAP 1.2 XML（Content-Type: application/cap+xml 或 application/xml），"

@@ -71,7 +71,7 @@ class WarningOut(Schema):
     source: str
 
 
-class ImportOut(Schema):
+class CapImportOut(Schema):
     kind: str = Field(description="warning：生成预警草稿；clue：登记为线索")
     warning_id: int | None
     report_id: int | None

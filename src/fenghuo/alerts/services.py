@@ -300,14 +300,14 @@ def _apply(principal: Principal, warning: Warning, data: dict[str, Any]) -> dict
         elif name == "level":
             if value in (None, ""):
                 warning.level = None
-            elif str(value).isdigit() and int(value) in WarningLevel.values:
+            elif str(value).isdecimal() and int(value) in WarningLevel.values:
                 warning.level = int(value)
             else:
                 errors[name] = ["预警级别须为 1（红色）、2（橙色）、3（黄色）、4（蓝色）之一"]
         elif name == "issuing_unit":
             if value not in (None, "") and not isinstance(value, Unit):
                 found = None
-                if str(value).isdigit():
+                if str(value).isdecimal():
                     found = Unit.objects.filter(pk=value, is_active=True).first()
                 if found is None:
                     errors[name] = ["发布单位不存在"]
@@ -331,7 +331,7 @@ def _apply(principal: Principal, warning: Warning, data: dict[str, Any]) -> dict
             if value not in (None, ""):
                 pk = value.pk if isinstance(value, Event) else value
                 found = None
-                if str(pk).isdigit():
+                if str(pk).isdecimal():
                     found = events_visible(principal).filter(pk=pk).first()
                 if found is None:
                     errors[name] = ["关联事件不存在或无权访问"]
@@ -342,7 +342,7 @@ def _apply(principal: Principal, warning: Warning, data: dict[str, Any]) -> dict
         elif name == "confidentiality":
             if value in (None, ""):
                 warning.confidentiality = Confidentiality.PUBLIC
-            elif str(value).isdigit() and int(value) in Confidentiality.values:
+            elif str(value).isdecimal() and int(value) in Confidentiality.values:
                 warning.confidentiality = int(value)
             else:
                 errors[name] = ["公开范围须为 0（公开）、1（内部）或 2（敏感）"]

@@ -78,7 +78,7 @@ class Cursor:
     def parse(cls, text: str | None) -> Self | None:
         """The cursor written by `str()`, or None for anything else."""
         parts = (text or "").strip().split("-")
-        if len(parts) != 3 or not all(part.isdigit() for part in parts):
+        if len(parts) != 3 or not all(part.isdecimal() for part in parts):
             return None
         return cls(*(int(part) for part in parts))
 

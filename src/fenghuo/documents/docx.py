@@ -17,6 +17,7 @@ fonts substitutes a matching face instead of a random one. `FENGHUO_DOCUMENT_FON
 (role → font name, e.g. {"body": "仿宋"}) renames a role's font for a deployment.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from io import BytesIO
@@ -243,6 +244,16 @@ def _page_numbers(doc: DocxDocument) -> None:
         style_run(paragraph.add_run(f" {EM_DASH}"), **style)
 
 
+# Characters XML 1.0 cannot carry (C0 controls but tab and newlines, lone surrogates,
+# U+FFFE/U+FFFF): python-docx refuses them, and a report or a post may well hold some.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """`text` without the characters a Word document cannot hold."""
+    return _NOT_XML.sub("", text)
+
+
 def new_document(*, title: str = "", author: str = "") -> DocxDocument:
     """An empty A4 document in official layout: margins, default fonts, page numbers."""
     doc = Document()
@@ -258,6 +269,7 @@ def new_document(*, title: str = "", author: str = "") -> DocxDocument:
     _register_fonts(doc)
     _page_numbers(doc)
     props = doc.core_properties
+    title, author = xml_text(title), xml_text(author)
     props.title, props.author, props.last_modified_by = title, author, author
     props.language = "zh-CN"
     props.created = props.modified = clock.now().astimezone(UTC)
@@ -293,7 +305,7 @@ def add_text(
         fmt.line_spacing_rule = WD_LINE_SPACING.SINGLE
     fmt.keep_with_next = keep_with_next or None
     if text:
-        style_run(paragraph.add_run(text), role, size, bold=bold, color=color)
+        style_run(paragraph.add_run(xml_text(text)), role, size, bold=bold, color=color)
     return paragraph
 
 
@@ -355,10 +367,10 @@ def add_left_right(
     paragraph = doc.add_paragraph()
     paragraph.paragraph_format.tab_stops.add_tab_stop(TEXT_WIDTH, WD_TAB_ALIGNMENT.RIGHT)
     for text, style in left:
-        style_run(paragraph.add_run(text), **style)
+        style_run(paragraph.add_run(xml_text(text)), **style)
     style_run(paragraph.add_run("\t"))
     for text, style in right:
-        style_run(paragraph.add_run(text), **style)
+        style_run(paragraph.add_run(xml_text(text)), **style)
     return paragraph
 
 

@@ -8,7 +8,7 @@ from fenghuo.core.sandbox import drill_q
 from fenghuo.escalation import selectors, services
 from fenghuo.escalation.models import OPEN_STATES, EscalationTarget, Obligation, Route
 from fenghuo.escalation.schemas import (
-    GradingOut,
+    EventGradingOut,
     ObligationOut,
     PolicyIn,
     PolicyOut,
@@ -200,7 +200,7 @@ def event_routes(request: HttpRequest, event_id: int):
     return [_route_out(principal, r) for r in routes]
 
 
-@router.get("/events/{event_id}/gradings", response=list[GradingOut], summary="事件的定级记录")
+@router.get("/events/{event_id}/gradings", response=list[EventGradingOut], summary="事件的定级记录")
 def event_gradings(request: HttpRequest, event_id: int):
     principal = request_principal(request)
     return list(selectors.event_gradings(principal, _visible_event(principal, event_id)))

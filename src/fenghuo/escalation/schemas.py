@@ -63,7 +63,7 @@ class ObligationOut(Schema):
     escalations: list[dict[str, Any]]
 
 
-class GradingOut(Schema):
+class EventGradingOut(Schema):
     at: datetime
     grade: int | None
     label: str

@@ -359,8 +359,13 @@ def _fetch(connection: BaseDatabaseWrapper, sql: str, params: list[Any]) -> list
         return cursor.fetchall()
 
 
+# Past any real result list; a larger offset (page 10^30 in a URL) overflows the database's
+# integer (SQLite: "datatype mismatch", PostgreSQL: out of range) instead of finding nothing.
+MAX_OFFSET = 10**9
+
+
 def _page(offset: int, limit: int) -> tuple[int, int]:
-    return max(0, int(offset)), max(1, min(int(limit), MAX_PAGE_SIZE))
+    return min(max(0, int(offset)), MAX_OFFSET), max(1, min(int(limit), MAX_PAGE_SIZE))
 
 
 def _reports_by_id(ids: Iterable[int]) -> dict[int, Report]:

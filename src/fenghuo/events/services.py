@@ -128,7 +128,11 @@ def _blank(value: Any) -> bool:
 def validate_report(report: Report) -> None:
     """Field-by-field errors, in Chinese, naming every missing or wrong field at once."""
     errors: dict[str, list[str]] = {}
-    for name in required_fields(report.kind):
+    known = report.kind in ReportKind.values
+    if not known:
+        choices = "、".join(f"{value}（{label}）" for value, label in ReportKind.choices)
+        errors["kind"] = [f"报告类型应为 {choices} 之一"]
+    for name in required_fields(report.kind) if known else ():
         if _blank(getattr(report, name if name != "category" else "category_id")):
             label = Report._meta.get_field(name).verbose_name
             errors.setdefault(name, []).append(f"{label}为必填项")
@@ -328,6 +332,8 @@ def require_event_role(principal: Principal, event: Event, roles: tuple[str, ...
 @transaction.atomic
 def change_status(principal: Principal, event: Event, to: str, note: str = "") -> Event:
     allowed = TRANSITIONS.get(event.status, {})
+    if to not in EventStatus.values:
+        raise ValidationError({"status": [f"未知的状态：{to}"]})
     if to not in allowed:
         raise ValidationError(
             {"status": [f"不能从「{event.get_status_display()}」变更为「{EventStatus(to).label}」"]}

@@ -268,7 +268,7 @@ def event_merge(request: HttpRequest, pk: int) -> HttpResponse:
     event = _visible_event(principal, pk)
     raw = request.POST.get("target", "").strip()
     target = (
-        selectors.events_visible(principal).filter(pk=int(raw)).first() if raw.isdigit() else None
+        selectors.events_visible(principal).filter(pk=int(raw)).first() if raw.isdecimal() else None
     )
     if target is None:
         messages.error(request, "请选择要并入的事件")
@@ -293,7 +293,7 @@ def event_split(request: HttpRequest, pk: int) -> HttpResponse:
     """Move the selected reports (and their follow-ups) out into a new event."""
     principal = principal_for(request.user)
     event = _visible_event(principal, pk)
-    ids = [int(v) for v in request.POST.getlist("reports") if v.isdigit()]
+    ids = [int(v) for v in request.POST.getlist("reports") if v.isdecimal()]
     chosen = list(selectors.event_reports(principal, event).filter(pk__in=ids))
     try:
         new_event = services.split_reports(

@@ -103,7 +103,8 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @router.post(
     "/reports/import",
-    response={201: ImportOut, 200: ImportOut, 403: FieldErrors, 422: ImportOut},
+    # 422: the file's errors by row (ImportOut), or a request without a file (FieldErrors)
+    response={201: ImportOut, 200: ImportOut, 403: FieldErrors, 422: ImportOut | FieldErrors},
     summary="批量导入报告（.xlsx / .csv）",
     description=(
         "上传按导入模板填写的 .xlsx 或 .csv 文件（multipart，字段 file），每行一份首报。"

@@ -158,7 +158,7 @@ FENGHUO_DRAFT_FALLBACK_CATEGORY = "accident"
 
 def chinese_number(text: str) -> int | None:
     """3 / 三 / 十二 / 二十 / 一百零五 → int; None if it is not a number."""
-    if text.isdigit():
+    if text.isdecimal():
         return int(text)
     total, current = 0, 0
     for char in text:

@@ -56,7 +56,7 @@ def _event_from_query(request: HttpRequest, principal: Principal) -> Event | Non
     raw = request.GET.get("event", "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    if not raw.isdecimal():
         raise Http404
     return get_object_or_404(events_visible(principal), pk=int(raw))
 

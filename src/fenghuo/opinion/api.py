@@ -142,7 +142,7 @@ class TopicOut(Schema):
     event_id: int | None
 
 
-class WarningOut(Schema):
+class OpinionWarningOut(Schema):
     id: int
     scheme_id: int
     topic_id: int
@@ -155,7 +155,7 @@ class WarningOut(Schema):
     note: str
 
 
-class DecisionIn(Schema):
+class OpinionDecisionIn(Schema):
     action: str  # confirm / adjust / dismiss
     colour: str | None = None
     note: str = ""
@@ -191,14 +191,14 @@ def topic_clue(request: HttpRequest, topic_id: int, payload: ClueIn) -> Status:
     return Status(201, {"report_id": result.report.pk, "unit_id": result.report.unit_id})
 
 
-@router.get("/opinion/warnings", response=list[WarningOut])
+@router.get("/opinion/warnings", response=list[OpinionWarningOut])
 def list_warnings(request: HttpRequest, limit: int = 100) -> list:
     principal = request_principal(request)
     return list(selectors.opinion_warnings_visible(principal)[: max(1, min(limit, 500))])
 
 
-@router.post("/opinion/warnings/{warning_id}/decision", response=WarningOut)
-def decide_warning(request: HttpRequest, warning_id: int, payload: DecisionIn):
+@router.post("/opinion/warnings/{warning_id}/decision", response=OpinionWarningOut)
+def decide_warning(request: HttpRequest, warning_id: int, payload: OpinionDecisionIn):
     """An analyst confirms, adjusts (colour) or dismisses an opinion warning."""
     principal = request_principal(request)
     warning = get_object_or_404(

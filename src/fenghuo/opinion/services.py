@@ -274,7 +274,7 @@ def _dig(payload: Any, path: str) -> Any:
     for part in path.split("."):
         if isinstance(payload, dict):
             payload = payload.get(part)
-        elif isinstance(payload, list) and part.isdigit() and int(part) < len(payload):
+        elif isinstance(payload, list) and part.isdecimal() and int(part) < len(payload):
             payload = payload[int(part)]
         else:
             return None

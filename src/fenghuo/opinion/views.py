@@ -192,7 +192,7 @@ def stream_rows(request: HttpRequest) -> HttpResponse:
 
 def _selected_scheme(request: HttpRequest, principal: Principal) -> Scheme | None:
     raw = request.GET.get("scheme", "")
-    return _scheme_or_404(principal, int(raw)) if raw.isdigit() else None
+    return _scheme_or_404(principal, int(raw)) if raw.isdecimal() else None
 
 
 # --- topics -------------------------------------------------------------------------------
@@ -379,7 +379,8 @@ def report_download(request: HttpRequest, kind: str) -> HttpResponse:
         if kind == "daily":
             document = reports.daily_report(principal, day=request.GET.get("day") or None)
         elif kind == "special":
-            scheme = _scheme_or_404(principal, int(request.GET.get("scheme", "0") or 0))
+            raw = request.GET.get("scheme", "")
+            scheme = _scheme_or_404(principal, int(raw) if raw.isdecimal() else 0)
             document = reports.special_report(
                 principal,
                 scheme,

@@ -1,7 +1,11 @@
-"""Organisation pages: the unit tree and the contacts directory."""
+"""Organisation pages: the unit tree, the contacts directory, the sign-in lockout page."""
 
+import math
 from dataclasses import dataclass, field
+from typing import Any
 
+from axes.helpers import get_cool_off
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -48,3 +52,18 @@ def contacts(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:50]
     rows = selectors.contacts(principal_for(request.user), search=query)
     return render(request, "org/contacts.html", {"nav": "org", "rows": rows, "q": query})
+
+
+def locked_out(request: HttpRequest, *args: Any) -> HttpResponse:
+    """django-axes' lockout answer (AXES_LOCKOUT_CALLABLE): 429 with Retry-After, in Chinese.
+
+    The lockout lasts the whole cool-off from the last failure, so that is the wait."""
+    seconds = int(get_cool_off(request).total_seconds())
+    response = render(
+        request,
+        "registration/locked_out.html",
+        {"minutes": max(1, math.ceil(seconds / 60)), "failures": settings.AXES_FAILURE_LIMIT},
+        status=429,
+    )
+    response["Retry-After"] = str(seconds)
+    return response

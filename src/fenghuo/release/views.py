@@ -58,7 +58,7 @@ def release_list(request: HttpRequest) -> HttpResponse:
     principal = principal_for(request.user)
     releases = selectors.releases_visible(principal).order_by("-created_at", "-pk")
     event = None
-    if request.GET.get("event", "").isdigit():
+    if request.GET.get("event", "").isdecimal():
         event = get_object_or_404(events_visible(principal), pk=int(request.GET["event"]))
         releases = releases.filter(event=event)
     page = Paginator(releases, PER_PAGE).get_page(request.GET.get("page"))
@@ -143,7 +143,7 @@ def release_new(request: HttpRequest) -> HttpResponse:
     if not units.exists():
         raise PermissionDenied("您没有可以起草信息发布的单位")
     raw = request.GET.get("event", "") or request.POST.get("event", "")
-    if not raw.isdigit():
+    if not raw.isdecimal():
         return _choose_event(request, principal)
     event = get_object_or_404(events_visible(principal), pk=int(raw))
 
@@ -257,11 +257,11 @@ def preview(request: HttpRequest) -> HttpResponse:
     units = selectors.drafting_units(principal)
     release = None
     raw = request.POST.get("release", "")
-    if raw.isdigit():
+    if raw.isdecimal():
         release = selectors.releases_visible(principal).filter(pk=int(raw)).first()
     if release is None:
         unit_id = request.POST.get("unit", "")
-        unit = units.filter(pk=int(unit_id)).first() if unit_id.isdigit() else units.first()
+        unit = units.filter(pk=int(unit_id)).first() if unit_id.isdecimal() else units.first()
         if unit is None:
             return HttpResponse(
                 "无权起草信息发布", status=403, content_type="text/plain; charset=utf-8"
@@ -364,7 +364,7 @@ def new_version(request: HttpRequest, pk: int) -> HttpResponse:
     release = get_object_or_404(selectors.releases_visible(principal), pk=pk)
     based_on = None
     raw = request.POST.get("based_on", "")
-    if raw.isdigit():
+    if raw.isdecimal():
         based_on = get_object_or_404(release.versions, pk=int(raw))
 
     def create() -> tuple[int, dict]:
