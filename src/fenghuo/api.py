@@ -51,9 +51,12 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
-class NulRefusingParser(Parser):
-    """PostgreSQL text cannot hold NUL (psycopg raises ValueError on it), and no field
-    needs one: a request carrying it is refused with 422 before any code sees it."""
+class StrictParser(Parser):
+    """Refuses with 422, before any code sees the request:
+    - NUL anywhere: PostgreSQL text cannot hold it (psycopg raises ValueError), and no
+      field needs one;
+    - a single-valued parameter given more than once (`?state=a&state=b`): Django would
+      quietly keep the last one, so the caller would not learn which was used."""
 
     def _checked(self, data: Any, where: str) -> Any:
         if _has_nul(data):
@@ -64,6 +67,13 @@ class NulRefusingParser(Parser):
         return self._checked(super().parse_body(request), "body")
 
     def parse_querydict(self, data: Any, list_fields: list[str], request: HttpRequest) -> Any:
+        repeated = [
+            key for key in data if key not in list_fields and len(data.getlist(key)) > 1
+        ]
+        if repeated:
+            raise RequestValidationError(
+                [{"loc": ["query", key], "type": "repeated", "msg": "repeated"} for key in repeated]
+            )
         return self._checked(super().parse_querydict(data, list_fields, request), "query")
 
 
@@ -100,7 +110,7 @@ api = FenghuoAPI(
     description="单位接口令牌（Bearer）或登录会话均可调用；所有读取均按单位、角色和密级过滤。",
     auth=API_AUTH,
     urls_namespace="api",
-    parser=NulRefusingParser(),
+    parser=StrictParser(),
 )
 api.add_router("/org/", org_router)
 api.add_router("/", intake_router)
@@ -145,6 +155,7 @@ REQUEST_ERRORS = {
     "model_attributes_type": "应为对象",
     "json_invalid": "不是合法的 JSON",
     "nul": "不能包含空字符（\\x00）",
+    "repeated": "只能给出一次",
     "enum": "不是可选的值",
     "literal_error": "不是可选的值",
 }

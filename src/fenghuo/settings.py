@@ -369,14 +369,23 @@ AXES_LOCKOUT_CALLABLE = "fenghuo.org.views.locked_out"
 AXES_VERBOSE = False
 
 # Request rate limits (core/ratelimit.py, django-ratelimit): "count/period" per client,
-# counted in a cache every web process shares (the database by default); "" turns one off.
+# counted in a cache every web process shares: on PostgreSQL the database; on SQLite (one
+# machine by definition) files in the data folder, because a database cache would add a
+# write, and so a turn at SQLite's single write lock, to every request. "" turns one off.
+_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "ratelimit": {
         "BACKEND": os.environ.get(
-            "FENGHUO_RATELIMIT_CACHE_BACKEND", "django.core.cache.backends.db.DatabaseCache"
+            "FENGHUO_RATELIMIT_CACHE_BACKEND",
+            "django.core.cache.backends.filebased.FileBasedCache"
+            if _SQLITE
+            else "django.core.cache.backends.db.DatabaseCache",
         ),
-        "LOCATION": os.environ.get("FENGHUO_RATELIMIT_CACHE_LOCATION", "fenghuo_ratelimit"),
+        "LOCATION": os.environ.get(
+            "FENGHUO_RATELIMIT_CACHE_LOCATION",
+            str(DATA_DIR / "ratelimit") if _SQLITE else "fenghuo_ratelimit",
+        ),
         "OPTIONS": {"MAX_ENTRIES": 100_000},
     },
 }

@@ -8,7 +8,7 @@ from django.test import Client
 from fenghuo.core import clock
 from fenghuo.drills import drilltime, services
 from fenghuo.drills.models import DrillRun, Injection
-from tests.drills.world import PASSWORD
+from fenghuo.org.models import Person
 
 
 class Drill:
@@ -46,8 +46,10 @@ class Drill:
 
 
 def client(username: str) -> Client:
+    """A signed-in browser (force_login: the sign-in form and its lockout are tested in
+    tests/security, and django-axes wants a real request to authenticate)."""
     browser = Client()
-    assert browser.login(username=username, password=PASSWORD)
+    browser.force_login(Person.objects.get(username=username))
     return browser
 
 

@@ -170,3 +170,13 @@ def test_a_huge_body_is_refused_not_crashed(demo_world):
     response = client.post("/api/reports", body, content_type="application/json")
     assert 400 <= response.status_code < 500
     assert response.json()["detail"]
+
+
+def test_a_single_valued_parameter_given_twice_is_refused(demo_world):
+    """Django would keep the last value; the caller is told instead which one is repeated."""
+    _, plaintext = demo_world
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
+    response = client.get("/api/routes?state=sent&state=acknowledged")
+    assert response.status_code == 422
+    assert response.json()["errors"] == {"state": ["只能给出一次"]}
+    assert client.get("/api/routes?state=sent").status_code == 200

@@ -19,18 +19,18 @@ from fenghuo.assess.schemas import (
     AnswerIn,
     BulletinIn,
     BulletinOut,
+    CaseDecisionIn,
     CaseIn,
     CaseOut,
-    DecisionIn,
     DutyOut,
     FindingOut,
+    FindingReviewIn,
     ItemOut,
     LessonsIn,
     LessonsOut,
     LetterIn,
     LetterOut,
     RankingOut,
-    ReviewIn,
     ScorecardOut,
     SimilarOut,
 )
@@ -326,7 +326,7 @@ def create_case(
     summary="确认问题",
     description="上级单位的值班员或领导确认。疑似瞒报须经确认才计入考核、才能函询。",
 )
-def confirm_case(request: HttpRequest, case_id: int, payload: DecisionIn):
+def confirm_case(request: HttpRequest, case_id: int, payload: CaseDecisionIn):
     principal = request_principal(request)
     case = services.decide_case(
         principal, _case(principal, case_id), confirm=True, note=payload.note
@@ -340,7 +340,7 @@ def confirm_case(request: HttpRequest, case_id: int, payload: DecisionIn):
     summary="排除问题",
     description="须说明理由；排除后不计入考核。",
 )
-def dismiss_case(request: HttpRequest, case_id: int, payload: DecisionIn):
+def dismiss_case(request: HttpRequest, case_id: int, payload: CaseDecisionIn):
     principal = request_principal(request)
     case = services.decide_case(
         principal, _case(principal, case_id), confirm=False, note=payload.note
@@ -662,7 +662,7 @@ def get_finding(request: HttpRequest, finding_id: int):
     response={200: FindingOut, **ERRORS},
     summary="研判串并分析",
 )
-def review_finding(request: HttpRequest, finding_id: int, payload: ReviewIn):
+def review_finding(request: HttpRequest, finding_id: int, payload: FindingReviewIn):
     principal = request_principal(request)
     finding = services.review_finding(
         principal, _finding(principal, finding_id), state=payload.state, note=payload.note

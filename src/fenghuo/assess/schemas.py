@@ -79,7 +79,7 @@ class CaseIn(Schema):
     at: datetime | None = Field(None, description="发生时间；省略为当前时间")
 
 
-class DecisionIn(Schema):
+class CaseDecisionIn(Schema):
     note: str = ""
 
 
@@ -214,7 +214,7 @@ class FindingOut(Schema):
     events: list[FindingEventOut]
 
 
-class ReviewIn(Schema):
+class FindingReviewIn(Schema):
     state: str = Field(description="reviewed（已研判）或 dismissed（无关联）")
     note: str = ""
 

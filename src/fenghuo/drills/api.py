@@ -16,7 +16,7 @@ from fenghuo.drills.schemas import (
     CheckIn,
     CheckOut,
     CompleteIn,
-    DraftConfirmIn,
+    DrillDraftConfirmIn,
     EndIn,
     ImprovementIn,
     ImprovementOut,
@@ -213,7 +213,7 @@ def report_docx(request: HttpRequest, run_id: int):
     response={200: dict, 403: dict, 422: dict},
     summary="记录演练来电 / 确认演练线索",
 )
-def confirm_draft(request: HttpRequest, run_id: int, report_id: int, payload: DraftConfirmIn):
+def confirm_draft(request: HttpRequest, run_id: int, report_id: int, payload: DrillDraftConfirmIn):
     principal = request_principal(request)
     run = _visible_run(request, run_id)
     report = selectors.draft_to_confirm(principal, run, report_id)

@@ -88,7 +88,7 @@ class EndIn(Schema):
     note: str = ""
 
 
-class DraftConfirmIn(Schema):
+class DrillDraftConfirmIn(Schema):
     category: str | None = None
     title: str | None = None
     place: str | None = None
