@@ -67,9 +67,7 @@ class StrictParser(Parser):
         return self._checked(super().parse_body(request), "body")
 
     def parse_querydict(self, data: Any, list_fields: list[str], request: HttpRequest) -> Any:
-        repeated = [
-            key for key in data if key not in list_fields and len(data.getlist(key)) > 1
-        ]
+        repeated = [key for key in data if key not in list_fields and len(data.getlist(key)) > 1]
         if repeated:
             raise RequestValidationError(
                 [{"loc": ["query", key], "type": "repeated", "msg": "repeated"} for key in repeated]
