@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "fenghuo.release",
     "fenghuo.opinion",
     "fenghuo.desk",
+    "fenghuo.ops",
 ]
 
 MIDDLEWARE = [
