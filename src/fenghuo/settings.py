@@ -288,7 +288,6 @@ FENGHUO_ACCESS_LOG = _env_bool("FENGHUO_ACCESS_LOG", default=FENGHUO_LOG_FORMAT 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request": {"()": "fenghuo.ops.logs.RequestContextFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {
@@ -304,7 +303,6 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if FENGHUO_LOG_FORMAT == "json" else "plain",
-            "filters": ["request"],
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("FENGHUO_LOG_LEVEL", "INFO")},

@@ -8,3 +8,8 @@ class OpsConfig(AppConfig):
     name = "fenghuo.ops"
     label = "ops"
     verbose_name = "运维"
+
+    def ready(self) -> None:
+        from fenghuo.ops import logs
+
+        logs.install()

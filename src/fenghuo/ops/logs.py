@@ -1,10 +1,11 @@
 """Structured logs: JSON lines (FENGHUO_LOG_FORMAT=json) carrying the request's context.
 
 The formatter is python-json-logger's (settings.LOGGING): one JSON object per line with the
-time, level, logger, message and every `extra` field a call passes. `RequestContextFilter`
-adds the id of the request being served (and who made it) to every record logged while it
-is served, whichever logger writes it. Imported by the logging configuration, before the
-apps are loaded: nothing here may import models.
+time, level, logger, message and every `extra` field a call passes. `install()` (from the
+app's ready()) wraps the log-record factory so that every record made while a request is
+served carries that request's `request_id`, whichever logger writes it and whichever
+handler prints it. Referenced by the logging configuration, which runs before the apps are
+loaded: nothing here may import models.
 """
 
 import logging
@@ -30,14 +31,33 @@ def acceptable_request_id(value: str | None) -> bool:
     return bool(value) and _ACCEPTABLE_ID.match(value) is not None
 
 
-class RequestContextFilter(logging.Filter):
-    """Adds `request_id` to records logged while a request is served (none otherwise)."""
+_installed = False
 
-    def filter(self, record: logging.LogRecord) -> bool:
+
+def clear(**kwargs: object) -> None:
+    """request_finished: the response is sent, later lines belong to no request."""
+    current.set(None)
+
+
+def install() -> None:
+    """Make every log record carry the id of the request being served, if any."""
+    global _installed
+    if _installed:
+        return
+    from django.core.signals import request_finished
+
+    request_finished.connect(clear, dispatch_uid="fenghuo.ops.logs.clear")
+    make_record = logging.getLogRecordFactory()
+
+    def factory(*args, **kwargs) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
         context = current.get()
-        if context is not None and not hasattr(record, "request_id"):
+        if context is not None:
             record.request_id = context.request_id
-        return True
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _installed = True
 
 
 def json_default(value: object) -> object:

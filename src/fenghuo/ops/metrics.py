@@ -17,8 +17,9 @@ Two kinds, chosen by where the truth lives:
 import os
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from fenghuo.escalation.models import ObligationState
@@ -149,8 +150,9 @@ class DatabaseCollector(Collector):
 _scrape_registry: CollectorRegistry | None = None
 
 
-def exposition() -> bytes:
-    """The text a scrape gets."""
+def exposition(accept: str) -> tuple[bytes, str]:
+    """The body and content type a scrape gets (the format its Accept header asks for:
+    OpenMetrics, else Prometheus text 0.0.4)."""
     global _scrape_registry
     if _scrape_registry is None:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -160,4 +162,5 @@ def exposition() -> bytes:
             registry = _requests_registry
         registry.register(DatabaseCollector())
         _scrape_registry = registry
-    return generate_latest(_scrape_registry)
+    encoder, content_type = choose_encoder(accept)
+    return encoder(_scrape_registry), content_type

@@ -2,7 +2,7 @@
 
 The id comes from the load balancer's `X-Request-ID` when it sends a harmless one, else it
 is made here; it is returned in the response's `X-Request-ID` and added to every log line
-written while the request is served (`logs.RequestContextFilter`). The access line goes to
+written while the request is served (`logs.install`). The access line goes to
 the logger `fenghuo.request` with the fields request_id, user, method, path, route,
 status and duration_ms (JSON lines with FENGHUO_LOG_FORMAT=json). Probes and scrapes
 (`/healthz`, `/readyz`, `/heartbeat`, `/metrics`) are logged at DEBUG only, so a load
@@ -60,38 +60,36 @@ class RequestObservationMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
-        token, started = self._begin(request)
+        started = self._begin(request)
+        response = None
         try:
             response = self.get_response(request)
-        except BaseException:
-            self._end(request, None, started)
-            raise
+            return response
         finally:
-            logs.current.reset(token)
-        self._end(request, response, started)
-        return response
+            self._end(request, response, started)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        token, started = self._begin(request)
+        started = self._begin(request)
+        response = None
         try:
             response = await self.get_response(request)
-        except BaseException:
-            self._end(request, None, started)
-            raise
+            return response
         finally:
-            logs.current.reset(token)
-        self._end(request, response, started)
-        return response
+            self._end(request, response, started)
 
-    def _begin(self, request: HttpRequest) -> tuple[Any, float]:
+    def _begin(self, request: HttpRequest) -> float:
         incoming = request.headers.get("X-Request-ID")
         request.request_id = incoming if logs.acceptable_request_id(incoming) else uuid.uuid4().hex
-        context = logs.RequestContext(request.request_id, request.method or "", request.path)
-        return logs.current.set(context), time.perf_counter()
+        # Cleared on request_finished (logs.py), not here: Django logs a 404 or 500 after
+        # the middleware has returned, and that line belongs to the request too.
+        logs.current.set(
+            logs.RequestContext(request.request_id, request.method or "", request.path)
+        )
+        return time.perf_counter()
 
     def _end(self, request: HttpRequest, response: HttpResponseBase | None, started: float) -> None:
         seconds = time.perf_counter() - started
-        status = response.status_code if response is not None else 500
+        status = response.status_code if response is not None else 500  # it raised
         if response is not None:
             response["X-Request-ID"] = request.request_id
         route = _route(request)
@@ -103,8 +101,7 @@ class RequestObservationMiddleware:
             request.path,
             status,
             seconds * 1000,
-            extra={
-                "request_id": request.request_id,
+            extra={  # request_id comes with every record made while serving (logs.py)
                 "user": _user(request),
                 "method": request.method,
                 "path": request.path,

@@ -20,7 +20,6 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from prometheus_client import CONTENT_TYPE_LATEST
 
 from fenghuo.ops import metrics, selectors
 
@@ -101,4 +100,5 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
             status=403,
             content_type="text/plain; charset=utf-8",
         )
-    return HttpResponse(metrics.exposition(), content_type=CONTENT_TYPE_LATEST)
+    body, content_type = metrics.exposition(request.headers.get("Accept", ""))
+    return HttpResponse(body, content_type=content_type)
