@@ -313,3 +313,7 @@ LOGGING = {
         "fenghuo.request": {"level": "INFO" if FENGHUO_ACCESS_LOG else "WARNING"},
     },
 }
+if FENGHUO_LOG_FORMAT == "json":
+    # uvicorn configures its own text handlers before it loads the application; from then
+    # on its lines are JSON like the rest.
+    LOGGING["loggers"]["uvicorn"] = {"handlers": ["console"], "level": "INFO", "propagate": False}
