@@ -24,9 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 
 def _setup() -> None:
@@ -66,14 +64,11 @@ def _metrics_dir(port: str) -> None:
     """prometheus_client's multiprocess mode for this server's web processes: they write
     their request counters to files in one folder, so /metrics answered by any of them
     sums them all. Emptied at each start (counters restart with the server, as Prometheus
-    expects); on local disk, never in a shared data folder."""
-    base = os.environ.get("FENGHUO_METRICS_DIR") or tempfile.gettempdir()
-    folder = Path(base) / f"fenghuo-metrics-{os.getuid()}-{port}"
+    expects). The folder must be on local disk (FENGHUO_METRICS_DIR)."""
+    from fenghuo.settings import FENGHUO_METRICS_DIR
+
+    folder = FENGHUO_METRICS_DIR / f"serve-{port}"
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if folder.is_symlink() or folder.stat().st_uid != os.getuid():
-        raise SystemExit(
-            f"指标目录 {folder} 不属于当前用户，拒绝使用（可设置 FENGHUO_METRICS_DIR）"
-        )
     for stale in folder.glob("*.db"):
         stale.unlink()
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)

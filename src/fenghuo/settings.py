@@ -279,6 +279,9 @@ FENGHUO_METRICS_ALLOW = [
     for item in _env_list("FENGHUO_METRICS_ALLOW", "127.0.0.1/8,::1")
 ]
 FENGHUO_METRICS_TOKEN = os.environ.get("FENGHUO_METRICS_TOKEN", "")
+# Where `fenghuo serve`'s web processes keep their request counters (prometheus_client's
+# multiprocess files): local disk, not data to back up.
+FENGHUO_METRICS_DIR = Path(os.environ.get("FENGHUO_METRICS_DIR", DATA_DIR / "metrics")).resolve()
 
 # Logs: "plain" text lines, or "json" (one JSON object per line, with the request id, user,
 # path, status and duration of each request: see ops/logs.py and ops/middleware.py). The

@@ -164,8 +164,9 @@ def _columns(model: type[models.Model]) -> list[models.Field]:
 
 
 def _excluded_paths() -> list[Path]:
-    """What in the data folder is not data: the SQLite files, collected static files."""
-    excluded = [Path(settings.STATIC_ROOT).resolve()]
+    """What in the data folder is not data: the SQLite files, collected static files,
+    the web processes' metric files."""
+    excluded = [Path(settings.STATIC_ROOT).resolve(), Path(settings.FENGHUO_METRICS_DIR)]
     db = settings.DATABASES[DEFAULT_DB_ALIAS]
     if db["ENGINE"] == "django.db.backends.sqlite3":
         name = Path(str(db["NAME"])).resolve()
