@@ -145,6 +145,7 @@ def test_restore_into_an_empty_installation_gives_identical_counts(
     out = _ok(migrated_site.call("backup", str(archive)), "backup")
     assert "备份完成" in out
     assert archive.is_file() if form == "tar" else (archive / "manifest.json").is_file()
+    assert archive.stat().st_mode & 0o077 == 0  # the owner's only: it holds every secret
     if form == "tar":
         with tarfile.open(archive) as tar:
             assert f"files/media/{attachment}" in tar.getnames()
@@ -160,6 +161,7 @@ def test_restore_into_an_empty_installation_gives_identical_counts(
     assert (empty_site.data_dir / "secret_key").read_text() == (
         migrated_site.data_dir / "secret_key"
     ).read_text()
+    assert (empty_site.data_dir / "secret_key").stat().st_mode & 0o077 == 0
     indexed, reports = empty_site.django(SEARCH_ROWS)
     assert indexed == reports > 0
     # The restored installation takes new writes: sequences and the chain go on.

@@ -98,7 +98,7 @@ class Writer:
 class FolderWriter(Writer):
     def __init__(self, target: Path) -> None:
         super().__init__(target)
-        self.partial.mkdir()
+        self.partial.mkdir(mode=0o700)  # everything, keys included: for its owner only
 
     def add_file(self, source: Path, name: str, *, move: bool = False) -> None:
         destination = self.partial / name
@@ -118,6 +118,7 @@ class TarWriter(Writer):
     def __init__(self, target: Path) -> None:
         super().__init__(target)
         self.tar = tarfile.open(self.partial, "w", format=tarfile.PAX_FORMAT)  # noqa: SIM115
+        os.chmod(self.partial, 0o600)  # everything, keys included: for its owner only
 
     def add_file(self, source: Path, name: str, *, move: bool = False) -> None:
         info = self.tar.gettarinfo(str(source), arcname=name)

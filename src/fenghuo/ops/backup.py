@@ -526,6 +526,8 @@ def restore_backup(source: Path, progress: Progress = _quiet) -> RestoreResult:
             destination = root / entry["path"]
             destination.parent.mkdir(parents=True, exist_ok=True)
             os.replace(staging / entry["path"], destination)
+            if entry["path"] == SECRET_KEY_FILE:
+                destination.chmod(0o600)
         progress(f"数据文件：{len(manifest['files'])} 个")
 
         executor = MigrationExecutor(connection)
