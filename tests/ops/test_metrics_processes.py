@@ -2,6 +2,7 @@
 summed, whichever process answers the scrape; the figures from the database agree."""
 
 import json
+import signal
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -45,6 +46,8 @@ def test_request_counters_are_summed_across_web_processes(migrated_site):
         return len(served_by()) >= 2
 
     poll(send_some, "both web processes to serve requests", timeout=120, every=0)
+    # uvicorn's worker processes hold the output pipe too: teardown must not miss them.
+    web.extra_pids += sorted(served_by())
     poll(lambda: len([line for line in web.snapshot() if '"/login/"' in line]) == sent, "logs")
 
     key = (
@@ -59,3 +62,6 @@ def test_request_counters_are_summed_across_web_processes(migrated_site):
         assert counts[("fenghuo_database_up", ())] == 1
     files = sorted(p.name for p in (migrated_site.data_dir / "metrics" / f"serve-{port}").iterdir())
     assert len([name for name in files if name.startswith("counter_")]) >= 2, files
+
+    web.signal(signal.SIGTERM)  # the supervisor stops its worker processes
+    assert web.wait() == 0, web.output
