@@ -5,6 +5,9 @@ fenghuo serve          the web server alone (production: several behind a balanc
 fenghuo worker         a task worker alone (production: several, on PostgreSQL)
 fenghuo seed-demo      load the demo province
 fenghuo verify-audit   check the audit chain, report the first broken link
+fenghuo backup PATH    a consistent backup (database, data folder, audit head) to a new
+                       folder, or to one file when PATH ends in .tar
+fenghuo restore PATH   restore a backup into an empty installation, then verify it
 fenghuo mail-receiver  receive e-mailed reports over SMTP (FENGHUO_SMTP_HOST/_PORT)
 fenghuo reindex-search rebuild the Chinese full-text index of reports
 fenghuo <django command> …   any Django management command (migrate, createsuperuser …)
@@ -57,12 +60,28 @@ def _option(args: list[str], name: str, env: str, default: str) -> str:
     return os.environ.get(env, default)
 
 
+def _metrics_dir(port: str) -> None:
+    """prometheus_client's multiprocess mode for this server's web processes: they write
+    their request counters to files in one folder, so /metrics answered by any of them
+    sums them all. Emptied at each start (counters restart with the server, as Prometheus
+    expects). The folder must be on local disk (FENGHUO_METRICS_DIR)."""
+    from fenghuo.settings import FENGHUO_METRICS_DIR
+
+    folder = FENGHUO_METRICS_DIR / f"serve-{port}"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+
+
 def serve(args: list[str]) -> int:
+    port = _option(args, "--port", "FENGHUO_PORT", "8000")
     argv = _serve_argv(
         _option(args, "--host", "FENGHUO_HOST", "127.0.0.1"),
-        _option(args, "--port", "FENGHUO_PORT", "8000"),
+        port,
         _option(args, "--workers", "FENGHUO_WEB_WORKERS", "1"),
     )
+    _metrics_dir(port)
     os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with uvicorn
     return 0
 

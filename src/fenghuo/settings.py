@@ -4,6 +4,7 @@ Embedded default: SQLite in the data folder (WAL), one web process, one worker.
 Production: set DATABASE_URL to PostgreSQL and run `fenghuo serve` / `fenghuo worker`.
 """
 
+import ipaddress
 import json
 import os
 import secrets
@@ -82,9 +83,12 @@ INSTALLED_APPS = [
     "fenghuo.assess",
     "fenghuo.drills",
     "fenghuo.desk",
+    "fenghuo.ops",
 ]
 
 MIDDLEWARE = [
+    # First: the request id, metrics and access log cover everything below (ops/middleware.py).
+    "fenghuo.ops.middleware.RequestObservationMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
@@ -281,11 +285,42 @@ FENGHUO_NOTIFY_CHAIN = _env_list(
 # Enables /_bench/hello, the bare Django view the benchmarks measure against.
 FENGHUO_BENCH = _env_bool("FENGHUO_BENCH")
 
+# Operations (ops/): /metrics answers these addresses (networks allowed) or a request with
+# "Authorization: Bearer <FENGHUO_METRICS_TOKEN>"; everyone else gets 403.
+FENGHUO_METRICS_ALLOW = [
+    ipaddress.ip_network(item, strict=False)
+    for item in _env_list("FENGHUO_METRICS_ALLOW", "127.0.0.1/8,::1")
+]
+FENGHUO_METRICS_TOKEN = os.environ.get("FENGHUO_METRICS_TOKEN", "")
+# Where `fenghuo serve`'s web processes keep their request counters (prometheus_client's
+# multiprocess files): local disk, not data to back up.
+FENGHUO_METRICS_DIR = Path(os.environ.get("FENGHUO_METRICS_DIR", DATA_DIR / "metrics")).resolve()
+
+# Logs: "plain" text lines, or "json" (one JSON object per line, with the request id, user,
+# path, status and duration of each request: see ops/logs.py and ops/middleware.py). The
+# access log (logger fenghuo.request, one line per request) is on by default with json.
+FENGHUO_LOG_FORMAT = os.environ.get("FENGHUO_LOG_FORMAT", "plain").strip().lower()
+FENGHUO_ACCESS_LOG = _env_bool("FENGHUO_ACCESS_LOG", default=FENGHUO_LOG_FORMAT == "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(process)d %(message)s",
+            "timestamp": "time",  # ISO 8601, UTC
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "json_ensure_ascii": False,
+            "json_default": "ext://fenghuo.ops.logs.json_default",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if FENGHUO_LOG_FORMAT == "json" else "plain",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("FENGHUO_LOG_LEVEL", "INFO")},
     # httpx logs every request at INFO: one line per notification sent.
     # axes logs every sign-in at INFO; failures and lockouts are WARNING.
@@ -293,6 +328,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        "fenghuo.request": {"level": "INFO" if FENGHUO_ACCESS_LOG else "WARNING"},
     },
 }
 
@@ -395,3 +431,7 @@ FENGHUO_RATELIMITS = {
     "api": os.environ.get("FENGHUO_RATELIMIT_API", "1200/m"),
     "login": os.environ.get("FENGHUO_RATELIMIT_LOGIN", "30/m"),
 }
+if FENGHUO_LOG_FORMAT == "json":
+    # uvicorn configures its own text handlers before it loads the application; from then
+    # on its lines are JSON like the rest.
+    LOGGING["loggers"]["uvicorn"] = {"handlers": ["console"], "level": "INFO", "propagate": False}

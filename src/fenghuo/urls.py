@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
@@ -16,10 +16,6 @@ from fenghuo.org import views as org_views
 admin.site.site_header = "烽火 · 系统管理"
 admin.site.site_title = "烽火管理"
 admin.site.index_title = "管理"
-
-
-def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
 
 
 urlpatterns = [
@@ -62,7 +58,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     re_path(r"^api/", unknown_path),  # a prefix: also paths with newlines in them
-    path("healthz", healthz, name="healthz"),
+    path("", include("fenghuo.ops.urls")),
 ]
 
 if settings.FENGHUO_BENCH:

@@ -200,16 +200,22 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class HttpPeer:
-    def __init__(self, sink: Sink) -> None:
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    """The sink behind a local HTTP server; `port` brings one back where a stopped one was."""
+
+    def __init__(self, sink: Sink, port: int = 0) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self.server.daemon_threads = True
         self.server.sink = sink
         self.sink = sink
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
+    def port(self) -> int:
+        return self.server.server_address[1]
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> "HttpPeer":
         self.thread.start()

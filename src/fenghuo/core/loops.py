@@ -15,6 +15,7 @@ leaves rows that the next step (in this or another worker) picks up again.
 import importlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from django.db import close_old_connections, connection
@@ -39,12 +40,22 @@ class Loop(threading.Thread):
         try:
             while not self._stop_event.is_set():
                 handled = 0
+                started = time.perf_counter()
                 try:
                     handled = self.step()
                 except Exception:  # one bad batch must not end the loop; it is logged
-                    logger.exception("后台循环 %s 出错", self.path)
+                    logger.exception("后台循环 %s 出错", self.path, extra={"loop": self.path})
                 finally:
                     close_old_connections()
+                if handled:
+                    duration_ms = round((time.perf_counter() - started) * 1000, 1)
+                    logger.info(
+                        "后台循环 %s 处理了 %d 条（%.1f 毫秒）",
+                        self.path,
+                        handled,
+                        duration_ms,
+                        extra={"loop": self.path, "handled": handled, "duration_ms": duration_ms},
+                    )
                 if not handled:
                     self._stop_event.wait(self.interval)
         finally:
