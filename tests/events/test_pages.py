@@ -140,9 +140,12 @@ def test_list_filters_by_status_category_division_and_text(client, county_tree, 
     services.change_status(principal_for(county_tree["people"]["duty"]), crash, "verifying")
     assert titles(status="verifying") == {crash.title}
     assert titles(status="new") == {blast.title}
-    today = timezone.localdate()
-    assert titles(since=today - timedelta(days=1)) == {blast.title, crash.title}
-    assert titles(until=today - timedelta(days=3)) == set()
+    # Dates of the crash (30 hours ago), not of "today": the test must not depend on the
+    # hour it runs at (between midnight and 06:00 Beijing time, "yesterday" missed it).
+    crash_day = timezone.localdate(crash.occurred_at)
+    assert titles(since=crash_day) == {blast.title, crash.title}
+    assert titles(since=crash_day + timedelta(days=1)) == {blast.title}
+    assert titles(until=crash_day - timedelta(days=1)) == set()
 
 
 def test_list_shows_grade_colours(client, county_tree, two_events):
