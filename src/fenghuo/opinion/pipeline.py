@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 
 from fenghuo.opinion import dedup, matching, rows, rules, text, topics
@@ -111,9 +111,10 @@ def run_batch(posts: Sequence[Post], *, now: datetime) -> tuple[int, int]:
 
 def _insert_matches(pairs: list[tuple[int, int]], now: datetime) -> None:
     """(post, scheme) match rows; a post matches many schemes."""
-    at = connection.ops.adapt_datetimefield_value(now)
-    rows.insert_values(
-        PostMatch, ["post", "scheme", "matched_at"], [(post, scheme, at) for post, scheme in pairs]
+    rows.insert_columns(
+        PostMatch,
+        {"post": [post for post, _ in pairs], "scheme": [scheme for _, scheme in pairs]},
+        {"matched_at": now},
     )
 
 

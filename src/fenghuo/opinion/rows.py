@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 _PLAIN = {
     "AutoField",
@@ -83,12 +83,42 @@ def insert_ignoring_conflicts(
     return _insert(model, fields, _values(objs, fields), returning)
 
 
-def insert_values(
-    model: type[models.Model], names: Sequence[str], values: Sequence[Sequence[Any]]
+def insert_columns(
+    model: type[models.Model],
+    columns: dict[str, Sequence[Any]],
+    constants: dict[str, Any] | None = None,
 ) -> None:
-    """INSERT rows given as tuples of already adapted values for the named fields (no model
-    instance per row), skipping rows that would break a unique constraint."""
-    _insert(model, [model._meta.get_field(name) for name in names], values)
+    """INSERT rows given column by column (equal-length lists of plain values: numbers and
+    text), plus `constants` the same in every row, skipping rows that would break a unique
+    constraint. No model instance and no tuple per row.
+
+    On PostgreSQL one statement over `unnest` of one array per column: psycopg's
+    executemany costs ~20 µs of Python per row, which for the narrow, numerous rows here
+    (a post's scheme matches, a topic's schemes) was most of the write."""
+    constants = constants or {}
+    names = [*columns, *constants]
+    fields = [model._meta.get_field(name) for name in names]
+    lists = list(columns.values())
+    if not lists or not lists[0]:
+        return
+    if connection.vendor != "postgresql":
+        fixed = [
+            field.get_db_prep_save(value, connection)
+            for field, value in zip(fields[len(lists) :], constants.values(), strict=True)
+        ]
+        _insert(model, fields, [[*row, *fixed] for row in zip(*lists, strict=True)])
+        return
+    table = _quote(model._meta.db_table)
+    targets = ", ".join(_quote(f.column) for f in fields)
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields[: len(lists)])
+    aliases = [f"c{i}" for i in range(len(lists))]
+    select = ", ".join([*(f"u.{a}" for a in aliases), *(["%s"] * len(constants))])
+    sql = (
+        f"INSERT INTO {table} ({targets}) SELECT {select} "  # noqa: S608 - names from the model
+        f"FROM unnest({arrays}) AS u({', '.join(aliases)}) ON CONFLICT DO NOTHING"
+    )
+    with _cursor() as cursor:
+        cursor.execute(sql, [*constants.values(), *(list(values) for values in lists)])
 
 
 def _insert(
@@ -111,13 +141,24 @@ def _insert(
     back = ", ".join(
         _quote(model._meta.get_field(name).column) for name in (model._meta.pk.name, *returning)
     )
-    found: list[tuple[Any, ...]] = []
-    with _cursor() as cursor:
-        cursor.executemany(f"{sql} RETURNING {back}", values, returning=True)
-        while True:
-            found.extend(cursor.fetchall())
-            if not cursor.nextset():
-                return found
+    # COPY into a temporary table, then one INSERT … SELECT: COPY adapts the rows in C,
+    # where executemany spends ~20 µs of Python per row. Dropped at commit (or here).
+    stage = _quote(f"stage_{model._meta.db_table}")
+    with transaction.atomic(), _cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DROP "  # noqa: S608 - names from the model
+            f"AS SELECT {columns} FROM {table} WITH NO DATA"
+        )
+        with cursor.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:  # noqa: S608 - names from the model
+            for row in values:
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} "  # noqa: S608 - names from the model
+            f"ON CONFLICT DO NOTHING RETURNING {back}"
+        )
+        found = cursor.fetchall()
+        cursor.execute(f"DROP TABLE {stage}")
+    return found
 
 
 def update_fields(

@@ -459,7 +459,10 @@ def record(
         known = set(
             through.objects.filter(topic_id__in=by_topic).values_list("topic_id", "scheme_id")
         )
-        rows.insert_values(through, ["topic", "scheme"], sorted(set(links) - known))
+        added = sorted(set(links) - known)
+        rows.insert_columns(
+            through, {"topic": [t for t, _ in added], "scheme": [s for _, s in added]}
+        )
     with INDEX.lock:
         for topic in topics:
             INDEX.put(topic.pk, topic.centroid, topic.last_seen, (topic.is_drill, topic.drill_tag))
