@@ -3,15 +3,15 @@
 Django's `bulk_create` builds an INSERT of at most 999 parameters on SQLite (45 posts a
 statement), and `bulk_update` a `CASE WHEN` per field and row; both resolve every value
 through the query compiler. In bench/opinion these took more time than segmenting, matching
-and sentiment together. Here the SQL is built once per call, each value is adapted by its
-field only where the database needs it (dates and times, JSON), and the driver's
-`executemany` runs it for every row: in C on SQLite, and on PostgreSQL pipelined by psycopg
-(one round trip for the batch) through a server-side-binding cursor on Django's connection
-(same transaction). Django's own cursors bind client-side (`ClientCursor`): every row's SQL
-is then quoted in Python and parsed by the server again. Measured for 1,000 posts on
-PostgreSQL: server-side executemany ≈ 45 ms, client-side ≈ 100–125 ms, COPY into a
-temporary table then INSERT … SELECT ≈ 25–45 ms, one statement over `unnest` of arrays
-≈ 55–70 ms (psycopg builds the arrays in Python), one multi-row VALUES ≈ 95–150 ms.
+and sentiment together. Here the SQL is built once per call and each value is adapted by
+its field only where the database needs it (dates and times, JSON).
+
+On SQLite the driver's `executemany` runs the statement for every row, in C. On PostgreSQL
+psycopg's `executemany` costs ~20 µs of Python per row, so the wide post rows go through
+COPY into a temporary table and one INSERT … SELECT (RETURNING what was inserted), and the
+narrow, numerous rows (matches, topic-scheme links) through one INSERT over `unnest` of one
+array per column. Both run on Django's connection, in the batch's transaction, through a
+server-side-binding cursor (Django's own `ClientCursor` quotes every value in Python).
 """
 
 from collections.abc import Callable, Iterator, Sequence
