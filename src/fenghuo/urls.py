@@ -26,7 +26,6 @@ urlpatterns = [
     path("desk/stream/", desk_views.desk_stream, name="desk-stream"),
     path("desk/feed/", desk_views.desk_feed, name="desk-feed"),
     path("desk/panels/<slug:name>/", desk_views.desk_panel, name="desk-panel"),
-    path("area/<slug:slug>/", desk_views.area, name="area"),
     path("org/", org_views.unit_tree, name="org-tree"),
     path("org/contacts/", org_views.contacts, name="org-contacts"),
     path("reports/new/", intake_views.report_form, name="report-new"),

@@ -48,11 +48,6 @@ from fenghuo.org.policy import Principal, principal_for
 from fenghuo.org.selectors import on_duty, units_with_role
 
 # Areas of the navigation shell that later work fills in: slug → title.
-AREAS = {
-    "alerts": _("预警"),
-    "release": _("信息发布"),
-    "opinion": _("舆情"),
-}
 # Grade → (label, seriousness); CSS class grade-N: Ⅰ red, Ⅱ orange, Ⅲ yellow, Ⅳ blue.
 GRADES = {
     1: (_("Ⅰ级"), _("特别重大")),
@@ -342,10 +337,3 @@ async def desk_stream(request: HttpRequest) -> HttpResponse:
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
     return response
-
-
-@login_required
-def area(request: HttpRequest, slug: str) -> HttpResponse:
-    if slug not in AREAS:
-        raise Http404
-    return render(request, "desk/area.html", {"nav": slug, "title": AREAS[slug]})
