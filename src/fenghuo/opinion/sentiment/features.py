@@ -131,10 +131,15 @@ def features(text: str) -> dict[str, float]:
     for match in EMOTICON.finditer(text):
         add("EMO_" + match.group(1), 1.0)
     compact = SPACE.sub("", text)
-    # Counted in C (Counter) rather than by add(): the n-grams are most of a post's
-    # features. "C_" cannot clash with a token, which is lower case.
-    grams = Counter(compact[i : i + 2] for i in range(len(compact) - 1))
-    grams.update(compact[i : i + 3] for i in range(len(compact) - 2))
-    for gram, count in grams.items():
-        out["C_" + gram] = float(count)
+    # Built and counted in C (map, zip, join, Counter) rather than by add() or a generator
+    # of slices: the n-grams are most of a post's features (half the time of this function
+    # before). "C_" cannot clash with a token, which is lower case.
+    first = list(map(_PREFIX, compact))
+    grams = Counter(map(str.__add__, first, compact[1:]))
+    grams.update(map(_JOIN, zip(first, compact[1:], compact[2:], strict=False)))
+    out.update(grams)  # counts as int: the same numbers to the model
     return out
+
+
+_PREFIX = "C_".__add__
+_JOIN = "".join
