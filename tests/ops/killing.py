@@ -202,6 +202,7 @@ class FaultResult:
     states: dict[str, int]
     faults: list[str]
     seconds: float
+    exited: list[str] = field(default_factory=list)  # processes that died on their own
 
     @property
     def lost(self) -> int:
@@ -220,7 +221,8 @@ class FaultResult:
             f"{self.duplicated_stored} notifications after dedup={self.duplicated_after_dedup}, "
             f"raw redeliveries absorbed by key={self.redeliveries}; refused={len(self.refused)}; "
             f"client retries={dict(self.retries)}; outbox={self.states}; "
-            f"faults: {', '.join(self.faults)}; {self.seconds:.0f} s)"
+            f"faults: {', '.join(self.faults)}; processes that exited on their own: "
+            f"{', '.join(self.exited) or 'none'}; {self.seconds:.0f} s)"
         )
 
 
@@ -366,4 +368,52 @@ def run_kills(
     finally:
         scenario.close()
     result.what = f"{rounds} web + {rounds} worker SIGKILLs"
+    return result
+
+
+def run_pg_restarts(
+    site: Site,
+    cluster,
+    *,
+    reports: int,
+    threads: int,
+    restarts: int,
+    down_seconds: float,
+    deadline: float,
+    say: Callable[[str], None] = lambda line: None,
+) -> FaultResult:
+    """`restarts` times during the load, the private PostgreSQL cluster under `site`
+    (tests/ops/pgcluster.PrivateCluster) goes away: alternately `pg_ctl restart -m fast`, and
+    a crash (`pg_ctl stop -m immediate`, `down_seconds` down, then start). The web process
+    and the worker are not restarted: they must ride it out."""
+    scenario = Scenario(site, say)
+    try:
+        scenario.start_web()
+        scenario.start_worker()
+        web, worker = scenario.web, scenario.worker
+        load = scenario.load(reports, threads)
+        step = reports / (restarts + 1)
+        for n in range(restarts):
+            poll(lambda s=n + 1: load.done >= s * step, "the load to go on", every=0.02)
+            if n % 2 == 0:
+                cluster.restart()
+                what = "pg_ctl restart -m fast"
+            else:
+                cluster.crash()
+                time.sleep(down_seconds)
+                cluster.start()
+                what = f"pg_ctl stop -m immediate, {down_seconds:g} s down, start"
+            scenario.faults.append(f"{what} at {len(load.acked)} acked")
+            say(f"{what} ({len(load.acked)} acknowledged, {scenario.sink_progress()})")
+        load.wait(deadline)
+        say(f"load done: {len(load.acked)} acknowledged, retries {dict(load.retries)}")
+        result = scenario.tally(load, deadline)
+        result.exited = [
+            f"{name} (exit {proc.popen.poll()})"
+            for name, proc in (("web", web), ("worker", worker))
+            if proc.popen.poll() is not None
+        ]
+    finally:
+        scenario.close()
+    result.what = f"{restarts} PostgreSQL restarts/crashes"
     return result

@@ -18,6 +18,4 @@ def test_sigkill_web_and_worker_mid_load_lose_and_duplicate_nothing(migrated_sit
     assert sum(result.retries.values()) > 0, result.summary()
     assert result.refused == {}, result.summary()
     assert result.acked == result.keys == result.stored, result.summary()
-    assert (result.lost, result.duplicated_stored, result.duplicated) == (0, 0, 0), (
-        result.summary()
-    )
+    assert (result.lost, result.duplicated_stored, result.duplicated) == (0, 0, 0), result.summary()
