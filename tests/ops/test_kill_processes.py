@@ -10,7 +10,7 @@ from tests.processes import migrated_site_fixture, site_fixture  # noqa: F401 - 
 
 
 def test_sigkill_web_and_worker_mid_load_lose_and_duplicate_nothing(migrated_site):
-    result = run_kills(migrated_site, reports=120, threads=4, rounds=1, deadline=90, say=print)
+    result = run_kills(migrated_site, reports=90, threads=4, rounds=1, deadline=90, say=print)
     print(result.summary())
     # The faults were real: both processes died with requests and deliveries in flight, and
     # the clients had to retry.

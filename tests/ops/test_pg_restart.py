@@ -44,7 +44,7 @@ def cluster_site(tmp_path):
 def test_postgres_restarted_and_crashed_mid_load_lose_and_duplicate_nothing(cluster_site):
     site, cluster = cluster_site
     result = run_pg_restarts(
-        site, cluster, reports=120, threads=4, restarts=2, down_seconds=3, deadline=90, say=print
+        site, cluster, reports=90, threads=4, restarts=2, down_seconds=3, deadline=90, say=print
     )
     print(result.summary())
     assert len(result.faults) == 2, result.summary()
