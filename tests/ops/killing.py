@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
+import pytest
 
 from tests.notify.peers import HttpPeer, Sink
 from tests.processes import Proc, Site, free_port, poll
@@ -240,7 +241,11 @@ class Scenario:
         self.worker: Proc | None = None
         self.faults: list[str] = []
         self.started = time.monotonic()
-        self.token = site.django(SETUP.format(url=f"{self.peer.url}/webhook", secret=SECRET))
+        try:
+            self.token = site.django(SETUP.format(url=f"{self.peer.url}/webhook", secret=SECRET))
+        except BaseException:
+            self.peer.__exit__(None, None, None)
+            raise
 
     def _healthy(self) -> bool:
         try:
@@ -291,7 +296,7 @@ class Scenario:
 
         try:
             data = poll(drained, "the outbox to drain", timeout=deadline, every=0.5)
-        except BaseException:
+        except pytest.fail.Exception:
             data = self.site.django(TALLY)  # count what there is; the figures say what failed
             self.say(f"the outbox did not drain: {data['states']}")
         return self._count(load, data)
