@@ -18,6 +18,9 @@ admin.site.site_title = "烽火管理"
 admin.site.index_title = "管理"
 
 
+# A lost database connection answers 503 + Retry-After, anything else 500 (ops/views.py).
+handler500 = "fenghuo.ops.views.server_error"
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="duty-desk", permanent=False)),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

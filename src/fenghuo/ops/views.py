@@ -15,9 +15,12 @@ They say only what a monitor needs: no worker ids, hosts or error texts of the d
 
 import hmac
 import ipaddress
+import sys
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -102,3 +105,26 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         )
     body, content_type = metrics.exposition(request.headers.get("Accept", ""))
     return HttpResponse(body, content_type=content_type)
+
+
+# How long a client is asked to wait before retrying when the database is away.
+RETRY_AFTER_SECONDS = 5
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's handler500, called while the uncaught exception is being handled.
+
+    A lost database connection (the server restarting, crashed, or the pool waiting for it)
+    is not a bug in the request: it answers 503 with Retry-After, so clients and load
+    balancers retry (a report with the same Idempotency-Key) instead of giving up on a 500.
+    Django still logs the exception with its traceback. Anything else is the plain 500."""
+    exc = sys.exc_info()[1]
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return defaults.server_error(request)
+    message = "数据库暂时不可用，请稍后重试（报送请使用同一幂等键）"
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"detail": message, "errors": {}}, status=503)
+    else:
+        response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

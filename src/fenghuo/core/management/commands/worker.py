@@ -4,6 +4,12 @@
 Stopping: the first SIGINT/SIGTERM lets the task in hand finish (a claimed task is never
 abandoned half-way), then the worker marks its heartbeat stopped and exits 0. A second
 signal aborts the running task (it is recorded as failed) and exits 1.
+
+A lost database connection (the server restarted, crashed, or the network dropped) does not
+end the worker: the task loop closes the broken connection and tries again with backoff
+(FENGHUO_WORKER_RECONNECT_SECONDS doubling up to FENGHUO_WORKER_RECONNECT_CAP_SECONDS),
+logging each attempt; the polling loops and the heartbeat already log and go on. A worker
+that exits would leave the outbox undelivered until someone restarts it.
 """
 
 import logging
@@ -12,12 +18,19 @@ import signal
 import socket
 import sys
 import threading
+import time
 import uuid
 from types import FrameType
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+)
 from django_tasks_db.management.commands.db_worker import Worker
 
 from fenghuo.core import loops
@@ -61,6 +74,47 @@ class Heartbeat(threading.Thread):
         self._stop_event.set()
         if self.is_alive():
             self.join(timeout)
+
+
+def _drop_connection() -> None:
+    """Close this thread's connection, broken or not, so the next query opens a new one."""
+    try:
+        connection.close()
+    except Exception:  # a dead socket can fail to close; it is gone either way
+        logger.debug("关闭失效的数据库连接时出错", exc_info=True)
+        connection.connection = None
+
+
+def run_reconnecting(worker: Worker) -> None:
+    """`worker.run()` until it stops; on a lost connection, wait and run it again.
+
+    Only connection failures (OperationalError, InterfaceError) are ridden out: anything
+    else (a missing table, a bug) still ends the worker, loudly."""
+    first = float(os.environ.get("FENGHUO_WORKER_RECONNECT_SECONDS", "0.5"))
+    cap = float(os.environ.get("FENGHUO_WORKER_RECONNECT_CAP_SECONDS", "30"))
+    delay = first
+    while True:
+        started = time.monotonic()
+        try:
+            worker.run()
+            return
+        except (OperationalError, InterfaceError) as exc:
+            if not worker.running:
+                return  # asked to stop while the database was away
+            if time.monotonic() - started > cap:
+                delay = first  # it had been working: this is a new outage
+            logger.warning(
+                "数据库连接中断，%.1f 秒后重新连接：%s",
+                delay,
+                str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
+                extra={"reconnect_in_seconds": delay},
+            )
+            _drop_connection()
+            deadline = time.monotonic() + delay
+            while worker.running and time.monotonic() < deadline:
+                time.sleep(min(0.1, delay))
+            delay = min(delay * 2, cap)
+            worker.startup_delay = False  # the random start-up delay is for the first start
 
 
 class Command(BaseCommand):
@@ -119,7 +173,7 @@ class Command(BaseCommand):
         running = loops.start_all(settings.FENGHUO_WORKER_LOOPS)
         logger.info("工作进程 %s 已启动（进程号 %s）", worker_id, os.getpid())
         try:
-            worker.run()
+            run_reconnecting(worker)
         finally:
             for loop in running:
                 loop.stop()
