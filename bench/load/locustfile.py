@@ -39,7 +39,8 @@ BEIJING = timezone(timedelta(hours=8))
 REPORT_PACE = (10.0, 30.0)
 OFFICER_PACE = (1.5, 2.5)
 POSTS_PER_CALL = 100
-OPINION_USERS = 5
+# Feeders of 100 posts a second each: 5 = 500 posts/s (run.py --posts-per-second).
+OPINION_USERS = int(os.environ.get("LOAD_OPINION_FEEDERS", "5"))
 OPINION_CALLS_PER_SECOND_EACH = 1.0
 # Panel → seconds between refreshes (duty_desk.html's hx-trigger "every Ns").
 PANELS = {
@@ -108,9 +109,11 @@ def data() -> dict:
 
 
 @events.request.add_listener
-def _keep(name: str, response_time: float, exception: BaseException | None, **_kw) -> None:
+def _keep(
+    name: str, response_time: float, exception: BaseException | None, start_time: float, **_kw
+) -> None:
     if exception is None:
-        _latencies[name].append(response_time)
+        _latencies[name].append((start_time, response_time))
     else:
         _errors[name] += 1
         if len(_samples[name]) < 3:

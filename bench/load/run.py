@@ -61,7 +61,7 @@ from _common import Server, fenghuo_command, percentile, progress  # noqa: E402
 
 LOCUSTFILE = Path(__file__).resolve().with_name("locustfile.py")
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
-USERS = 200 + 20 + 5  # ReportingPoint + DutyOfficer + OpinionStream (their fixed_count)
+POINTS, OFFICERS = 200, 20  # ReportingPoint and DutyOfficer fixed_count
 SPAWN_RATE = 25
 GOAL_PAGE_P99_MS = 300.0
 GOAL_REPORT_P99_MS = 150.0
@@ -81,6 +81,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--web-workers", type=int, default=4, help="web processes (4)")
     parser.add_argument("--spawn-rate", type=float, default=SPAWN_RATE)
+    parser.add_argument(
+        "--posts-per-second",
+        type=int,
+        default=500,
+        help="the opinion stream, in feeders of 100 posts/s (500; 0 = none)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=None,
+        help="seconds at the start left out of the latencies: the ramp-up, and each web "
+        "process loading its dictionaries and models on first use (default: 60, or a "
+        "quarter of a shorter run)",
+    )
     return parser.parse_args(argv)
 
 
@@ -182,7 +196,9 @@ def stop_process(process: subprocess.Popen) -> None:
             process.wait()
 
 
-def run_locust(server: Server, minutes: float, spawn_rate: float, meter_pids: dict) -> dict:
+def run_locust(
+    server: Server, minutes: float, spawn_rate: float, feeders: int, meter_pids: dict
+) -> dict:
     folder = server._tmp
     data_file = folder / "load-data.json"
     data_file.write_text(json.dumps(server.data), encoding="utf-8")
@@ -198,7 +214,7 @@ def run_locust(server: Server, minutes: float, spawn_rate: float, meter_pids: di
         "--host",
         server.base_url,
         "--users",
-        str(USERS),
+        str(POINTS + OFFICERS + feeders),
         "--spawn-rate",
         str(spawn_rate),
         "--run-time",
@@ -211,9 +227,14 @@ def run_locust(server: Server, minutes: float, spawn_rate: float, meter_pids: di
         "--loglevel",
         "WARNING",
     ]
-    env = {**os.environ, "LOAD_DATA": str(data_file), "LOAD_RESULTS": str(results_file)}
+    env = {
+        **os.environ,
+        "LOAD_DATA": str(data_file),
+        "LOAD_RESULTS": str(results_file),
+        "LOAD_OPINION_FEEDERS": str(feeders),
+    }
     log = open(folder / "locust.log", "wb")  # noqa: SIM115
-    progress(f"locust: {USERS} users for {seconds} s against {server.base_url}")
+    progress(f"locust: {POINTS + OFFICERS + feeders} users for {seconds} s, {server.base_url}")
     process = subprocess.Popen(
         command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=str(LOCUSTFILE.parent)
     )
@@ -222,6 +243,7 @@ def run_locust(server: Server, minutes: float, spawn_rate: float, meter_pids: di
     time.sleep(1.0)
     meter.start()
     started = time.monotonic()
+    wall_started = time.time()
     next_note = started + 60
     last = meter.before
     while process.poll() is None:
@@ -245,6 +267,7 @@ def run_locust(server: Server, minutes: float, spawn_rate: float, meter_pids: di
     results["elapsed"] = elapsed
     results["meter"] = meter
     results["exit"] = process.returncode
+    results["started"] = wall_started
     return results
 
 
@@ -256,42 +279,49 @@ def classify(name: str) -> str:
     return "other"
 
 
-def report(results: dict, counts: dict, minutes: float, web_workers: int) -> list[str]:
-    latencies: dict[str, list[float]] = results["latencies"]
+def report(results: dict, counts: dict, args: argparse.Namespace, feeders: int) -> list[str]:
+    samples: dict[str, list[list[float]]] = results["latencies"]  # name → [start, ms]
     errors: dict[str, int] = results["errors"]
     elapsed = results["elapsed"]
-    names = sorted(set(latencies) | set(errors), key=lambda n: (classify(n), n))
+    cutoff = results["started"] + args.warmup
+    steady = elapsed - args.warmup
+    latencies = {name: [ms for t, ms in pairs if t >= cutoff] for name, pairs in samples.items()}
+    names = sorted(set(samples) | set(errors), key=lambda n: (classify(n), n))
     width = max(len(n) for n in names) + 2
     lines = [
-        f"load scenario: {USERS} users (200 reporting points, 20 duty officers, 5 opinion "
-        f"feeders) for {minutes:g} min on PostgreSQL, {web_workers} web processes + 1 worker",
+        f"load scenario: {POINTS} reporting points, {OFFICERS} duty officers, "
+        f"{feeders} opinion feeders ({feeders * 100} posts/s) for {args.minutes:g} min on "
+        f"PostgreSQL; {args.web_workers} web processes + 1 worker",
+        f"latencies and req/s over the last {steady:.0f} s (the first {args.warmup:.0f} s "
+        "are warm-up); err over the whole run",
         "",
         f"{'request':<{width}}{'n':>8}{'err':>6}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
         f"{'req/s':>8}",
     ]
-    total = total_errors = 0
+    total = total_all = total_errors = 0
     for name in names:
         good = latencies.get(name, [])
         bad = errors.get(name, 0)
-        total += len(good) + bad
+        total += len(good)
+        total_all += len(samples.get(name, [])) + bad
         total_errors += bad
         p50, p99 = percentile(good, 50), percentile(good, 99)
         lines.append(
-            f"{name:<{width}}{len(good) + bad:>8}{bad:>6}"
+            f"{name:<{width}}{len(good):>8}{bad:>6}"
             f"{_ms(p50):>9}{_ms(p99):>9}{_ms(max(good) if good else None):>9}"
-            f"{(len(good) + bad) / elapsed:>8.1f}"
+            f"{len(good) / steady:>8.1f}"
         )
-    lines.append(f"{'all':<{width}}{total:>8}{total_errors:>6}{'':>27}{total / elapsed:>8.1f}")
-    for name, samples in results.get("samples", {}).items():
-        for sample in samples:
-            lines.append(f"  error {name}: {sample}")
+    lines.append(f"{'all':<{width}}{total:>8}{total_errors:>6}{'':>27}{total / steady:>8.1f}")
+    for name, texts in results.get("samples", {}).items():
+        for text in texts:
+            lines.append(f"  error {name}: {text}")
     posts = counts.get("posts", 0)
     lines += [
         "",
-        f"throughput: {total / elapsed:.1f} requests/s over {elapsed:.0f} s; "
-        f"{counts.get('reports', 0)} reports ({counts.get('reports', 0) / elapsed:.1f}/s) in "
-        f"{counts.get('events', 0)} events; {posts} posts stored ({posts / elapsed:.0f}/s, "
-        "goal 500/s; near duplicates are stored too)",
+        f"throughput: {total / steady:.1f} requests/s after warm-up; whole run {total_all} "
+        f"requests in {elapsed:.0f} s; {counts.get('reports', 0)} reports "
+        f"({counts.get('reports', 0) / elapsed:.1f}/s) in {counts.get('events', 0)} events; "
+        f"{posts} posts stored ({posts / elapsed:.0f}/s, offered {feeders * 100}/s)",
     ]
 
     def pooled(kind: str) -> list[float]:
@@ -324,6 +354,9 @@ def _ms(value: float | None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.warmup is None:
+        args.warmup = min(60.0, args.minutes * 60 / 4)
+    feeders = max(0, round(args.posts_per_second / 100))
     url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     if not url.startswith(("postgres://", "postgresql://")):
         print("the load scenario runs on PostgreSQL: set DATABASE_URL to one", file=sys.stderr)
@@ -345,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
                 server,
                 args.minutes,
                 args.spawn_rate,
+                feeders,
                 {"server": server._process.pid, "worker": worker.pid},
             )
             counts = server.call("load.scenario:count_rows")
@@ -352,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
             stop_process(worker)
         if not server._process or server._process.poll() is not None:
             progress("the server died during the run:\n" + server.log_tail())
-    lines = report(results, counts, args.minutes, args.web_workers)
+    lines = report(results, counts, args, feeders)
     lines += ["", *results["meter"].lines(), load_line(results["meter"].loads)]
     if results["exit"] not in (0, 1):  # locust exits 1 when any request failed
         lines.append(f"locust exited {results['exit']}")
