@@ -46,11 +46,13 @@ folder with server.log, worker.log and locust's CSV files.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import time
+from collections import defaultdict
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent.parent
@@ -164,6 +166,55 @@ class CpuMeter:
         ]
 
 
+class WaitSampler:
+    """What the run's PostgreSQL connections are doing, sampled every few seconds: how many
+    are running, idle in a transaction, or waiting for a lock, and on which statement. A
+    load that queues shows here whether it waits for CPU (active, no wait) or for a row."""
+
+    def __init__(self, admin_url: str, database: str) -> None:
+        import psycopg
+
+        self.conn = psycopg.connect(admin_url, autocommit=True)
+        self.database = database
+        self.samples = 0
+        self.states: dict[str, int] = defaultdict(int)
+        self.locks: dict[str, int] = defaultdict(int)
+
+    def sample(self) -> None:
+        rows = self.conn.execute(
+            "SELECT state, wait_event_type, wait_event,"
+            " left(regexp_replace(query, '\\s+', ' ', 'g'), 110)"
+            " FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (self.database,),
+        ).fetchall()
+        self.samples += 1
+        for state, wait_type, wait, query in rows:
+            if wait_type == "Lock":
+                self.states["waiting for a lock"] += 1
+                self.locks[f"{wait}: {query}"] += 1
+            elif state == "active":
+                self.states["running"] += 1
+            elif state and state.startswith("idle in transaction"):
+                self.states["idle in transaction"] += 1
+            else:
+                self.states["idle"] += 1
+
+    def lines(self) -> list[str]:
+        if not self.samples:
+            return []
+        n = self.samples
+        out = [
+            f"PostgreSQL connections of this run, mean over {n} samples: "
+            + ", ".join(f"{k} {v / n:.1f}" for k, v in sorted(self.states.items()))
+        ]
+        for what, count in sorted(self.locks.items(), key=lambda kv: -kv[1])[:3]:
+            out.append(f"  waiting {count / n:.1f} on {what}")
+        return out
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 def load_line(loads: list[tuple[float, float, float]]) -> str:
     one = [sample[0] for sample in loads]
     return (
@@ -239,6 +290,7 @@ def run_locust(
         command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=str(LOCUSTFILE.parent)
     )
     meter = CpuMeter({**meter_pids, "locust": process.pid})
+    waits = WaitSampler(server._db_admin_url, server._db_name)
     meter.loads.append(os.getloadavg())
     time.sleep(1.0)
     meter.start()
@@ -249,6 +301,8 @@ def run_locust(
     while process.poll() is None:
         time.sleep(2.0)
         meter.loads.append(os.getloadavg())
+        with contextlib.suppress(Exception):  # a diagnostic: never fails the run
+            waits.sample()
         if process.poll() is None:
             # Sampled while locust is alive: its CPU time is gone once it exits.
             last = meter.sample()
@@ -256,6 +310,7 @@ def run_locust(
             next_note += 60
             progress(f"{(time.monotonic() - started) / 60:.0f} min, load {os.getloadavg()[0]:.2f}")
     log.close()
+    waits.close()
     meter.after = last
     elapsed = meter.after["wall"] - meter.before["wall"]
     if not results_file.exists():
@@ -266,6 +321,7 @@ def run_locust(
     results = json.loads(results_file.read_text(encoding="utf-8"))
     results["elapsed"] = elapsed
     results["meter"] = meter
+    results["waits"] = waits
     results["exit"] = process.returncode
     results["started"] = wall_started
     return results
@@ -388,6 +444,7 @@ def main(argv: list[str] | None = None) -> int:
             progress("the server died during the run:\n" + server.log_tail())
     lines = report(results, counts, args, feeders)
     lines += ["", *results["meter"].lines(), load_line(results["meter"].loads)]
+    lines += results["waits"].lines()
     if results["exit"] not in (0, 1):  # locust exits 1 when any request failed
         lines.append(f"locust exited {results['exit']}")
     print("\n".join(lines), flush=True)
