@@ -184,7 +184,9 @@ class ReportingPoint(HttpUser):
         if _recent_events and rng.random() < 0.15:
             # Another point's view of an event already reported: same place, other words.
             category, noun, place, occurred, code = rng.choice(_recent_events[-100:])
+            # Other minutes, but never in the future (the API refuses that, rightly).
             occurred += timedelta(minutes=rng.randint(-20, 20))
+            occurred = min(occurred, datetime.now(UTC) - timedelta(minutes=1))
             title = f"{place}发生{noun}（{self.point['unit'][:6]}报告）"
         else:
             category = rng.choice(list(CATEGORIES))
