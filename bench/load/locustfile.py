@@ -142,7 +142,7 @@ def _check(response, expect: int, needle: str | None = None) -> bool:
 
 
 class ReportingPoint(HttpUser):
-    fixed_count = 200
+    fixed_count = int(os.environ.get("LOAD_POINTS", "200"))
     wait_time = between(*REPORT_PACE)
 
     def on_start(self) -> None:
@@ -233,7 +233,7 @@ class ReportingPoint(HttpUser):
 
 
 class DutyOfficer(HttpUser):
-    fixed_count = 20
+    fixed_count = int(os.environ.get("LOAD_OFFICERS", "20"))
     wait_time = between(*OFFICER_PACE)
 
     def on_start(self) -> None:

@@ -63,7 +63,6 @@ from _common import Server, fenghuo_command, percentile, progress  # noqa: E402
 
 LOCUSTFILE = Path(__file__).resolve().with_name("locustfile.py")
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
-POINTS, OFFICERS = 200, 20  # ReportingPoint and DutyOfficer fixed_count
 SPAWN_RATE = 25
 GOAL_PAGE_P99_MS = 300.0
 GOAL_REPORT_P99_MS = 150.0
@@ -83,6 +82,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--web-workers", type=int, default=4, help="web processes (4)")
     parser.add_argument("--spawn-rate", type=float, default=SPAWN_RATE)
+    parser.add_argument(
+        "--points", type=int, default=200, help="reporting points filing (200; at most 200)"
+    )
+    parser.add_argument("--officers", type=int, default=20, help="duty officers (20)")
     parser.add_argument(
         "--posts-per-second",
         type=int,
@@ -247,9 +250,9 @@ def stop_process(process: subprocess.Popen) -> None:
             process.wait()
 
 
-def run_locust(
-    server: Server, minutes: float, spawn_rate: float, feeders: int, meter_pids: dict
-) -> dict:
+def run_locust(server: Server, args: argparse.Namespace, feeders: int, meter_pids: dict) -> dict:
+    minutes, spawn_rate = args.minutes, args.spawn_rate
+    users = args.points + args.officers + feeders
     folder = server._tmp
     data_file = folder / "load-data.json"
     data_file.write_text(json.dumps(server.data), encoding="utf-8")
@@ -265,7 +268,7 @@ def run_locust(
         "--host",
         server.base_url,
         "--users",
-        str(POINTS + OFFICERS + feeders),
+        str(users),
         "--spawn-rate",
         str(spawn_rate),
         "--run-time",
@@ -283,9 +286,11 @@ def run_locust(
         "LOAD_DATA": str(data_file),
         "LOAD_RESULTS": str(results_file),
         "LOAD_OPINION_FEEDERS": str(feeders),
+        "LOAD_POINTS": str(args.points),
+        "LOAD_OFFICERS": str(args.officers),
     }
     log = open(folder / "locust.log", "wb")  # noqa: SIM115
-    progress(f"locust: {POINTS + OFFICERS + feeders} users for {seconds} s, {server.base_url}")
+    progress(f"locust: {users} users for {seconds} s, {server.base_url}")
     process = subprocess.Popen(
         command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=str(LOCUSTFILE.parent)
     )
@@ -345,7 +350,7 @@ def report(results: dict, counts: dict, args: argparse.Namespace, feeders: int) 
     names = sorted(set(samples) | set(errors), key=lambda n: (classify(n), n))
     width = max(len(n) for n in names) + 2
     lines = [
-        f"load scenario: {POINTS} reporting points, {OFFICERS} duty officers, "
+        f"load scenario: {args.points} reporting points, {args.officers} duty officers, "
         f"{feeders} opinion feeders ({feeders * 100} posts/s) for {args.minutes:g} min on "
         f"PostgreSQL; {args.web_workers} web processes + 1 worker",
         f"latencies and req/s over the last {steady:.0f} s (the first {args.warmup:.0f} s "
@@ -413,6 +418,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.warmup is None:
         args.warmup = min(60.0, args.minutes * 60 / 4)
     feeders = max(0, round(args.posts_per_second / 100))
+    args.points = max(0, min(args.points, 200))  # one token each: the scenario has 200
+    args.officers = max(0, min(args.officers, 20))
     url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     if not url.startswith(("postgres://", "postgresql://")):
         print("the load scenario runs on PostgreSQL: set DATABASE_URL to one", file=sys.stderr)
@@ -432,8 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             results = run_locust(
                 server,
-                args.minutes,
-                args.spawn_rate,
+                args,
                 feeders,
                 {"server": server._process.pid, "worker": worker.pid},
             )
