@@ -146,9 +146,6 @@ class CpuMeter:
     def start(self) -> None:
         self.before = self.sample()
 
-    def stop(self) -> None:
-        self.after = self.sample()
-
     def lines(self) -> list[str]:
         wall = self.after["wall"] - self.before["wall"]
         cores = self.psutil.cpu_count() or 1
