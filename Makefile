@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PG_URL ?= postgres://postgres@127.0.0.1:5432/fenghuo
 PYTEST_ARGS ?=
 
-.PHONY: run test install lint test-sqlite test-postgres browser-deps pg-up bench fuzz clean
+.PHONY: run test install lint test-sqlite test-postgres browser-deps pg-up bench fuzz load clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -51,6 +51,14 @@ test: lint test-sqlite test-postgres
 
 bench: install pg-up
 	$(PY) bench/run.py
+
+# The major-event load scenario (locust) on PostgreSQL: `make load LOAD_MINUTES=2` for a short run.
+# The URL's database is only used to create and drop the run's own database.
+LOAD_MINUTES ?= 10
+LOAD_PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+load: install pg-up
+	@$(PY) -c 'import locust' 2>/dev/null || $(PY) -m pip install -q -e '.[bench]'
+	DATABASE_URL=$(LOAD_PG_URL) $(PY) bench/load/run.py --minutes $(LOAD_MINUTES)
 
 clean:
 	rm -rf $(VENV) node_modules data
