@@ -19,21 +19,11 @@ notification. It prints progress, then one line starting `lost=â€¦ duplicated=â€
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-import tempfile
-import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-for path in (REPO, REPO / "bench", REPO / "src"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+from _faults import fresh_site, progress
 
-from _common import _drop_fresh_database, _fresh_database  # noqa: E402
-
-from tests.ops.killing import run_kills  # noqa: E402
-from tests.processes import Site  # noqa: E402
+from tests.ops.killing import run_kills
 
 
 def main() -> int:
@@ -43,17 +33,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="web + worker kills (3)")
     args = parser.parse_args()
 
-    folder = Path(tempfile.mkdtemp(prefix="fenghuo-kill-"))
-    env, admin_url, name = _fresh_database(folder, "kill")
-    site = Site(folder, env.get("DATABASE_URL"))
-    started = time.monotonic()
-
-    def say(line: str) -> None:
-        print(f"[{time.monotonic() - started:7.1f} s] {line}", flush=True)
-
-    try:
-        say(f"database: {'PostgreSQL' if name else 'SQLite'} in {folder}")
-        site.migrate()
+    say = progress()
+    with fresh_site("kill", say) as site:
         result = run_kills(
             site,
             reports=args.reports,
@@ -62,11 +43,6 @@ def main() -> int:
             deadline=600,
             say=say,
         )
-    finally:
-        site.cleanup()
-        if name:
-            _drop_fresh_database(admin_url, name)
-        shutil.rmtree(folder, ignore_errors=True)
     print(result.summary(), flush=True)
     return 0 if (result.lost, result.duplicated) == (0, 0) and not result.refused else 1
 

@@ -19,17 +19,13 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-for path in (REPO, REPO / "bench", REPO / "src"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+from _faults import progress
 
-from tests.ops import pgcluster  # noqa: E402
-from tests.ops.killing import run_pg_restarts  # noqa: E402
+from tests.ops import pgcluster
+from tests.ops.killing import run_pg_restarts
 
 
 def main() -> int:
@@ -43,10 +39,7 @@ def main() -> int:
         print(f"cannot run: {why}", file=sys.stderr)
         return 2
 
-    started = time.monotonic()
-
-    def say(line: str) -> None:
-        print(f"[{time.monotonic() - started:7.1f} s] {line}", flush=True)
+    say = progress()
 
     cluster = pgcluster.PrivateCluster()
     folder = Path(tempfile.mkdtemp(prefix="fenghuo-pgrestart-"))

@@ -23,21 +23,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
-import tempfile
-import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-for path in (REPO, REPO / "bench", REPO / "src"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+from _faults import fresh_site, progress
 
-from _common import _drop_fresh_database, _fresh_database  # noqa: E402
-
-from tests.ops.outage import run_outage  # noqa: E402
-from tests.processes import Site  # noqa: E402
+from tests.ops.outage import run_outage
 
 
 def main() -> int:
@@ -47,18 +37,9 @@ def main() -> int:
     parser.add_argument("--during", type=int, default=100, help="written during it (100)")
     args = parser.parse_args()
 
-    folder = Path(tempfile.mkdtemp(prefix="fenghuo-outage-"))
-    env, admin_url, name = _fresh_database(folder, "outage")
-    site = Site(folder, env.get("DATABASE_URL"))
     outage = args.minutes * 60
-    started = time.monotonic()
-
-    def say(line: str) -> None:
-        print(f"[{time.monotonic() - started:7.1f} s] {line}", flush=True)
-
-    try:
-        say(f"database: {'PostgreSQL' if name else 'SQLite'} in {folder}")
-        site.migrate()
+    say = progress()
+    with fresh_site("outage", say) as site:
         result = run_outage(
             site,
             before=args.before,
@@ -72,11 +53,6 @@ def main() -> int:
             deadline=2 * outage + 300,
             say=say,
         )
-    finally:
-        site.cleanup()
-        if name:
-            _drop_fresh_database(admin_url, name)
-        shutil.rmtree(folder, ignore_errors=True)
     print(result.summary(), flush=True)
     return 0 if (result.lost, result.duplicated, result.dead) == (0, 0, 0) else 1
 
