@@ -571,10 +571,11 @@ def test_merge_queue_lists_candidates_and_decides(client, county_tree, two_event
 def test_nav_links_open_the_real_pages(client, county_tree):
     client.force_login(county_tree["people"]["county"])
     page = client.get(reverse("duty-desk")).content.decode()
-    assert f'href="{reverse("event-list")}"' in page
-    assert f'href="{reverse("report-new")}"' in page
-    assert client.get(reverse("area", args=["events"])).status_code == 404
-    assert client.get(reverse("area", args=["reports"])).status_code == 404
+    for name in ("event-list", "report-new", "warning-list", "release-list", "opinion-topics"):
+        assert f'href="{reverse(name)}"' in page
+    # The old "under construction" placeholder pages are gone.
+    for slug in ("events", "reports", "alerts", "release", "opinion"):
+        assert client.get(f"/area/{slug}/").status_code == 404
 
 
 def test_someone_without_a_reporting_role_is_told_so(client, county_tree, make_person):
