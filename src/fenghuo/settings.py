@@ -231,6 +231,7 @@ FENGHUO_MAP_ATTRIBUTION = os.environ.get("FENGHUO_MAP_ATTRIBUTION", "")
 # Polling loops `fenghuo worker` runs beside the task queue (see core/loops.py):
 # "module:function" → seconds to sleep when a step found nothing due.
 FENGHUO_WORKER_LOOPS: dict[str, float] = {
+    "fenghuo.core.services:audit_chain_pending": 0.5,
     "fenghuo.notify.dispatch:deliver_due": 0.2,
     "fenghuo.escalation.deadlines:mark_overdue": 0.5,
     "fenghuo.escalation.deadlines:run_escalations": 0.5,

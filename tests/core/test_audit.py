@@ -1,10 +1,12 @@
 """The audit chain: every service write appends a linked entry, and tampering behind the
 application's back (raw SQL) is found by `verify_audit`, which names the broken entry."""
 
+import threading
 from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -14,9 +16,10 @@ from fenghuo.core import clock
 from fenghuo.core.audit import GENESIS_HASH, entry_hash
 from fenghuo.core.models import AuditEntry, AuditHead
 from fenghuo.core.selectors import verify_audit_chain
-from fenghuo.core.services import audit_record
+from fenghuo.core.services import audit_chain_pending, audit_record
 from fenghuo.org import services
 from fenghuo.org.models import ApiToken, DutyShift, Membership, Role, UnitKind
+from tests.processes import migrated_site_fixture, poll, site_fixture, uses_postgres  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -299,3 +302,113 @@ def test_entries_may_still_be_appended_directly(system):
     entry = audit_record(actor=system, action="test.append", object_type="test", object_id=1)
     assert entry.seq == 1 and entry.prev_hash == GENESIS_HASH and entry.actor_name == "测试系统"
     assert verify_audit_chain().ok
+
+
+# -- entries written while another transaction holds the head ---------------------------
+
+
+def _unlinked(n: int) -> list[AuditEntry]:
+    """Entries as a writer leaves them when the head is taken: committed, not linked yet."""
+    return [
+        AuditEntry.objects.create(
+            at=clock.now(), action="test.unlinked", object_type="test", object_id=str(i)
+        )
+        for i in range(n)
+    ]
+
+
+def test_unlinked_entries_are_counted_then_linked_in_order(chain):
+    written = _unlinked(3)
+    assert [e.seq for e in written] == [None] * 3
+    result = verify_audit_chain()
+    assert (result.ok, result.checked, result.unlinked) == (True, chain, 3)
+
+    assert audit_chain_pending() == 3
+    assert [AuditEntry.objects.get(pk=e.pk).seq for e in written] == [
+        chain + 1,
+        chain + 2,
+        chain + 3,
+    ]
+    assert head() == (chain + 3, last_entry().hash)
+    result = verify_audit_chain()
+    assert (result.ok, result.checked, result.unlinked) == (True, chain + 3, 0)
+    assert audit_chain_pending() == 0
+
+
+def test_linking_goes_on_past_one_batch(chain):
+    _unlinked(7)
+    assert audit_chain_pending(batch_size=3) == 7
+    assert verify_audit_chain().checked == chain + 7
+
+
+def test_verify_audit_links_what_is_pending_before_checking(chain):
+    _unlinked(2)
+    assert f"共 {chain + 2} 条" in verify()
+
+
+def test_a_linked_entry_edited_after_linking_is_found(chain):
+    (entry,) = _unlinked(1)
+    audit_chain_pending()
+    raw("UPDATE core_auditentry SET action = %s WHERE id = %s", ["org.unit.delete", entry.pk])
+    result = verify_audit_chain()
+    assert (result.ok, result.broken_seq) == (False, chain + 1)
+
+
+def test_the_worker_runs_the_linking_loop():
+    assert settings.FENGHUO_WORKER_LOOPS["fenghuo.core.services:audit_chain_pending"] <= 1.0
+
+
+@pytest.mark.skipif(not uses_postgres(), reason="row locks between connections: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_a_writer_does_not_wait_for_a_transaction_holding_the_head():
+    """Before, the second writer queued on the head row until the first committed, so
+    every writing transaction ran one after another."""
+    AuditHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": GENESIS_HASH})
+    holding, release = threading.Event(), threading.Event()
+
+    def first_writer() -> None:
+        try:
+            with transaction.atomic():
+                audit_record(actor=None, action="test.first", object_type="test", object_id=1)
+                holding.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first_writer)
+    thread.start()
+    try:
+        assert holding.wait(30)
+        with transaction.atomic():
+            raw("SET LOCAL lock_timeout = '3s'", [])  # waiting would fail, not hang
+            second = audit_record(actor=None, action="test.second", object_type="test", object_id=2)
+        assert second.seq is None and second.hash == ""
+    finally:
+        release.set()
+        thread.join(30)
+
+    first = AuditEntry.objects.get(action="test.first")
+    assert (first.seq, first.prev_hash) == (1, GENESIS_HASH)
+    assert verify_audit_chain().unlinked == 1
+    assert audit_chain_pending() == 1
+    second.refresh_from_db()
+    assert (second.seq, second.prev_hash) == (2, first.hash)
+    result = verify_audit_chain()
+    assert (result.ok, result.checked, result.unlinked) == (True, 2, 0)
+
+
+def test_a_real_worker_links_entries_left_unlinked(migrated_site):
+    migrated_site.django(
+        "from fenghuo.core import clock\n"
+        "from fenghuo.core.models import AuditEntry\n"
+        "for n in range(5):\n"
+        "    AuditEntry.objects.create(at=clock.now(), action='t', object_type='t', object_id=n)\n"
+    )
+    unlinked = (
+        "from fenghuo.core.selectors import verify_audit_chain\n"
+        "r = verify_audit_chain()\n"
+        "result = [r.ok, r.unlinked]"
+    )
+    assert migrated_site.django(unlinked)[1] == 5
+    migrated_site.start("worker", FENGHUO_WORKER_INTERVAL="0.1")  # the site stops it
+    poll(lambda: migrated_site.django(unlinked) == [True, 0], "the worker to link them")

@@ -20,10 +20,12 @@ class AuditEntry(models.Model):
 
     `hash` covers this entry's content and `prev_hash`, so editing or deleting any row
     breaks the chain at that row; `fenghuo verify-audit` finds the first broken link.
+    An entry written while another transaction held the chain's head has no `seq` (nor
+    hashes) until `audit_chain_pending` links it, normally within a second.
     The actor is stored by id and name, not by foreign key, so the trail outlives people.
     """
 
-    seq = models.BigIntegerField("序号", unique=True)
+    seq = models.BigIntegerField("序号", unique=True, null=True, blank=True)
     at = models.DateTimeField("时间")
     actor_id = models.CharField("操作人ID", max_length=64, blank=True)
     actor_name = models.CharField("操作人", max_length=150, blank=True)
@@ -32,17 +34,17 @@ class AuditEntry(models.Model):
     object_id = models.CharField("对象ID", max_length=64)
     before = models.JSONField("变更前", null=True, blank=True)
     after = models.JSONField("变更后", null=True, blank=True)
-    prev_hash = models.CharField("前一哈希", max_length=64)
-    hash = models.CharField("哈希", max_length=64)
+    prev_hash = models.CharField("前一哈希", max_length=64, blank=True)
+    hash = models.CharField("哈希", max_length=64, blank=True)
 
     class Meta:
         verbose_name = "审计记录"
         verbose_name_plural = "审计记录"
-        ordering = ["seq"]
+        ordering = [models.F("seq").asc(nulls_last=True), "id"]
         indexes = [models.Index(fields=["object_type", "object_id"])]
 
     def __str__(self) -> str:
-        return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
+        return f"#{self.seq or '待链接'} {self.action} {self.object_type}:{self.object_id}"
 
     def save(self, *args, **kwargs) -> None:
         if not self._state.adding:
@@ -54,7 +56,7 @@ class AuditEntry(models.Model):
 
 
 class AuditHead(models.Model):
-    """The chain's tip, one row. Locking it serialises appends across processes."""
+    """The chain's tip, one row. Whoever holds its lock appends the next links."""
 
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)

@@ -30,6 +30,35 @@ def _actor_fields(actor: Any) -> tuple[str, str]:
     return str(getattr(actor, "pk", "") or ""), str(actor)[:150]
 
 
+def _link(entry: AuditEntry, head: AuditHead) -> None:
+    """Make `entry` the chain's next link: its number, its predecessor's hash, its own."""
+    entry.seq, entry.prev_hash = head.seq + 1, head.hash
+    entry.hash = entry_hash(
+        prev_hash=entry.prev_hash,
+        seq=entry.seq,
+        at=entry.at,
+        actor_id=entry.actor_id,
+        actor_name=entry.actor_name,
+        action=entry.action,
+        object_type=entry.object_type,
+        object_id=entry.object_id,
+        before=entry.before,
+        after=entry.after,
+    )
+    head.seq, head.hash = entry.seq, entry.hash
+
+
+def _locked_head(*, wait: bool) -> AuditHead | None:
+    """The head row, locked until the transaction ends; None if another transaction holds
+    it and `wait` is false."""
+    head = AuditHead.objects.select_for_update(skip_locked=not wait).filter(pk=1).first()
+    if head is None and (wait or not AuditHead.objects.filter(pk=1).exists()):
+        head, _ = AuditHead.objects.select_for_update().get_or_create(
+            pk=1, defaults={"seq": 0, "hash": GENESIS_HASH}
+        )
+    return head
+
+
 def audit_record(
     *,
     actor: Any,
@@ -41,45 +70,54 @@ def audit_record(
 ) -> AuditEntry:
     """Append one entry to the chain, inside the caller's transaction.
 
-    The head row is locked so concurrent writers (several processes on PostgreSQL)
-    append one after another; if the caller's transaction rolls back, so does the entry.
+    The head row stays locked until the caller commits, so a writer that waited for it
+    would queue behind every other writing transaction (on PostgreSQL, all writes ran one
+    at a time this way). So: if the head is free the entry is linked at once; if another
+    transaction holds it, the entry is written unlinked (no number yet) and
+    `audit_chain_pending` links it moments later. Either way a rollback takes the entry
+    with it.
     """
     actor_id, actor_name = _actor_fields(actor)
-    before, after = to_json_value(before), to_json_value(after)
+    entry = AuditEntry(
+        at=clock.now(),
+        actor_id=actor_id,
+        actor_name=actor_name,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        before=to_json_value(before),
+        after=to_json_value(after),
+    )
     with transaction.atomic():
-        head, _ = AuditHead.objects.select_for_update().get_or_create(
-            pk=1, defaults={"seq": 0, "hash": GENESIS_HASH}
-        )
-        seq = head.seq + 1
-        at = clock.now()
-        digest = entry_hash(
-            prev_hash=head.hash,
-            seq=seq,
-            at=at,
-            actor_id=actor_id,
-            actor_name=actor_name,
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            before=before,
-            after=after,
-        )
-        entry = AuditEntry.objects.create(
-            seq=seq,
-            at=at,
-            actor_id=actor_id,
-            actor_name=actor_name,
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            before=before,
-            after=after,
-            prev_hash=head.hash,
-            hash=digest,
-        )
-        head.seq, head.hash = seq, digest
-        head.save(update_fields=["seq", "hash"])
+        head = _locked_head(wait=False)
+        if head is not None:
+            _link(entry, head)
+        entry.save()
+        if head is not None:
+            head.save(update_fields=["seq", "hash"])
     return entry
+
+
+def audit_chain_pending(batch_size: int = 500) -> int:
+    """Link the committed entries that were written unlinked, oldest first; how many.
+
+    The worker runs this as a loop; `verify-audit` and `backup` run it first so that they
+    read a chain covering everything committed before them. It waits for the head (at most
+    one writer's transaction), so a steady stream of writers cannot starve it.
+    """
+    linked = 0
+    # Looked at first without a transaction: on SQLite a transaction takes the write lock.
+    while AuditEntry.objects.filter(seq__isnull=True).exists():
+        with transaction.atomic():
+            head = _locked_head(wait=True)
+            pending = list(AuditEntry.objects.filter(seq__isnull=True).order_by("id")[:batch_size])
+            for entry in pending:
+                _link(entry, head)
+            if pending:
+                AuditEntry.objects.bulk_update(pending, ["seq", "prev_hash", "hash"])
+                head.save(update_fields=["seq", "hash"])
+        linked += len(pending)
+    return linked
 
 
 def _label(obj: models.Model) -> str:

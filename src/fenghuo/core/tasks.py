@@ -10,6 +10,7 @@ import logging
 from django_tasks import task
 
 from fenghuo.core.selectors import verify_audit_chain
+from fenghuo.core.services import audit_chain_pending
 
 logger = logging.getLogger("fenghuo.tasks")
 
@@ -17,6 +18,7 @@ logger = logging.getLogger("fenghuo.tasks")
 @task()
 def verify_audit_chain_task() -> dict:
     """Walk the audit chain; the result says whether it is intact and where it first breaks."""
+    audit_chain_pending()
     result = verify_audit_chain()
     if not result.ok:
         logger.error(
