@@ -1,0 +1,50 @@
+"""The per-process concurrency limit in front of Django (fenghuo.asgi): at most
+FENGHUO_WEB_CONCURRENCY requests run at once, the rest wait their turn in order; streams
+and liveness endpoints are not held back."""
+
+import asyncio
+
+from fenghuo.asgi import ConcurrencyLimit
+
+
+class Recorder:
+    """An ASGI app that takes a while and notes how many of its calls overlap."""
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.most = 0
+        self.order: list[str] = []
+
+    async def __call__(self, scope, receive, send) -> None:
+        self.running += 1
+        self.most = max(self.most, self.running)
+        self.order.append(scope["path"])
+        await asyncio.sleep(0.02)
+        self.running -= 1
+
+
+def _run(app, paths: list[str]) -> None:
+    async def main() -> None:
+        await asyncio.gather(*(app({"type": "http", "path": p}, None, None) for p in paths))
+
+    asyncio.run(main())
+
+
+def test_no_more_than_the_limit_run_at_once_and_all_are_served_in_order():
+    inner = Recorder()
+    paths = [f"/api/reports?n={i}" for i in range(10)]
+    _run(ConcurrencyLimit(inner, 3), paths)
+    assert inner.most == 3
+    assert inner.order == paths
+
+
+def test_streams_and_liveness_are_not_held_back():
+    inner = Recorder()
+    _run(ConcurrencyLimit(inner, 1), ["/desk/stream/", "/healthz", "/heartbeat", "/metrics"])
+    assert inner.most == 4
+
+
+def test_a_limit_of_zero_turns_it_off():
+    inner = Recorder()
+    _run(ConcurrencyLimit(inner, 0), [f"/events/{i}/" for i in range(6)])
+    assert inner.most == 6
