@@ -11,7 +11,8 @@ from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
 from fenghuo.core import clock
-from fenghuo.core.services import worker_heartbeat
+from fenghuo.core.models import AuditEntry
+from fenghuo.core.services import audit_chain_pending, worker_heartbeat
 from fenghuo.core.tasks import verify_audit_chain_task
 from fenghuo.escalation.deadlines import mark_overdue
 from fenghuo.escalation.models import Obligation, ObligationState
@@ -233,6 +234,22 @@ def test_metrics_report_queue_outbox_obligations_and_workers(client, world, froz
     assert failed == webhooks
     assert _value(samples, "fenghuo_workers_alive") == 1
     assert _value(samples, "fenghuo_worker_heartbeat_age_seconds") == 0
+
+
+def test_metrics_report_audit_entries_waiting_to_be_linked(client, frozen):
+    samples = _scrape(client)
+    assert _value(samples, "fenghuo_audit_unlinked_entries") == 0
+    assert _value(samples, "fenghuo_audit_oldest_unlinked_age_seconds") == 0
+    for n in range(2):  # as writers leave them when another transaction holds the head
+        AuditEntry.objects.create(at=clock.now(), action="t", object_type="t", object_id=n)
+    clock.advance(timedelta(seconds=30))
+    samples = _scrape(client)
+    assert _value(samples, "fenghuo_audit_unlinked_entries") == 2
+    assert _value(samples, "fenghuo_audit_oldest_unlinked_age_seconds") == 30
+    audit_chain_pending()
+    samples = _scrape(client)
+    assert _value(samples, "fenghuo_audit_unlinked_entries") == 0
+    assert _value(samples, "fenghuo_audit_oldest_unlinked_age_seconds") == 0
 
 
 # -- request ids and the access log ----------------------------------------------------

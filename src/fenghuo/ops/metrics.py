@@ -135,6 +135,19 @@ class DatabaseCollector(Collector):
         )
 
         yield _gauge(
+            "fenghuo_audit_unlinked_entries",
+            "Audit entries written while another transaction held the chain's head, not yet "
+            "linked by a worker (not protected by the chain until then)",
+            figures["audit_unlinked"],
+        )
+        yield _gauge(
+            "fenghuo_audit_oldest_unlinked_age_seconds",
+            "Age of the oldest audit entry not yet linked (0 when none); more than a few "
+            "seconds means no worker is linking",
+            figures["audit_oldest_unlinked"],
+        )
+
+        yield _gauge(
             "fenghuo_workers_alive",
             "Workers whose heartbeat is fresher than FENGHUO_WORKER_STALE_SECONDS",
             figures["workers_alive"],

@@ -16,6 +16,7 @@ from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult, get_date_max
 
 from fenghuo.core import clock
+from fenghuo.core.models import AuditEntry
 from fenghuo.core.selectors import worker_statuses
 from fenghuo.escalation.models import Obligation, ObligationState
 from fenghuo.notify.models import OPEN_STATES, DeliveryAttempt, Message
@@ -97,6 +98,7 @@ def figures() -> dict[str, Any]:
     open_messages = Message.objects.filter(state__in=OPEN_STATES)
     pending = Obligation.objects.filter(state=ObligationState.PENDING)
     workers = worker_health()
+    unlinked = AuditEntry.objects.filter(seq__isnull=True)
     return {
         "tasks_due": dict(
             ready.filter(due).values_list("queue_name").annotate(n=Count("pk")).order_by()
@@ -126,4 +128,6 @@ def figures() -> dict[str, Any]:
         ),
         "workers_alive": workers.alive,
         "worker_newest_age": workers.newest_age,
+        "audit_unlinked": unlinked.count(),
+        "audit_oldest_unlinked": _age(unlinked.aggregate(t=Min("at"))["t"], now),
     }
