@@ -3,6 +3,7 @@ FENGHUO_WEB_CONCURRENCY requests run at once, the rest wait their turn in order;
 and liveness endpoints are not held back."""
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from fenghuo.asgi import ConcurrencyLimit
 
@@ -27,7 +28,10 @@ def _run(app, paths: list[str]) -> None:
     async def main() -> None:
         await asyncio.gather(*(app({"type": "http", "path": p}, None, None) for p in paths))
 
-    asyncio.run(main())
+    # A thread of its own: browser tests earlier in the run leave an event loop running in
+    # this one (Playwright's sync API), and asyncio.run refuses to nest.
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, main()).result()
 
 
 def test_no_more_than_the_limit_run_at_once_and_all_are_served_in_order():
