@@ -18,9 +18,15 @@ import threading
 import time
 from collections.abc import Callable
 
-from django.db import close_old_connections, connection
+from django.db import InterfaceError, OperationalError, close_old_connections, connection
 
 logger = logging.getLogger("fenghuo.worker")
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message (psycopg's run over several), or its type."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def load(path: str) -> Callable[[], int]:
@@ -43,6 +49,15 @@ class Loop(threading.Thread):
                 started = time.perf_counter()
                 try:
                     handled = self.step()
+                except (OperationalError, InterfaceError) as exc:
+                    # The database is away: one line per step, not a traceback from every
+                    # loop several times a second for the length of the outage.
+                    logger.warning(
+                        "后台循环 %s：数据库不可用（%s）",
+                        self.path,
+                        first_line(exc),
+                        extra={"loop": self.path},
+                    )
                 except Exception:  # one bad batch must not end the loop; it is logged
                     logger.exception("后台循环 %s 出错", self.path, extra={"loop": self.path})
                 finally:

@@ -62,6 +62,8 @@ class Heartbeat(threading.Thread):
             while not self._stop_event.wait(self.interval):
                 try:
                     worker_heartbeat(self.worker_id)
+                except (OperationalError, InterfaceError) as exc:  # the database is away
+                    logger.warning("心跳写入失败：数据库不可用（%s）", loops.first_line(exc))
                 except Exception:  # a missed beat must not kill the worker; the desk shows it
                     logger.exception("心跳写入失败")
                 finally:
