@@ -359,7 +359,7 @@ def test_the_worker_runs_the_linking_loop():
 
 
 @pytest.mark.skipif(not uses_postgres(), reason="row locks between connections: PostgreSQL")
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # as every such test here
 def test_a_writer_does_not_wait_for_a_transaction_holding_the_head():
     """Before, the second writer queued on the head row until the first committed, so
     every writing transaction ran one after another."""
