@@ -11,6 +11,7 @@ event stream) and the liveness endpoints an outside monitor polls are not counte
 
 import asyncio
 import os
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
@@ -20,12 +21,12 @@ UNLIMITED_PATHS = ("/desk/stream/", "/healthz", "/heartbeat", "/metrics")
 
 
 class ConcurrencyLimit:
-    def __init__(self, app, limit: int) -> None:
+    def __init__(self, app: Any, limit: int) -> None:
         self.app = app
         self.limit = limit
         self._semaphore: asyncio.Semaphore | None = None
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if self.limit <= 0 or scope["type"] != "http" or scope["path"].startswith(UNLIMITED_PATHS):
             await self.app(scope, receive, send)
             return

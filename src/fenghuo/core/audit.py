@@ -42,3 +42,20 @@ def entry_hash(
     }
     canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
+
+
+def digest_of(entry: Any) -> str:
+    """`entry_hash` of an AuditEntry as it stands (its seq and prev_hash set): what the
+    writer stores and the checker recomputes."""
+    return entry_hash(
+        prev_hash=entry.prev_hash,
+        seq=entry.seq,
+        at=entry.at,
+        actor_id=entry.actor_id,
+        actor_name=entry.actor_name,
+        action=entry.action,
+        object_type=entry.object_type,
+        object_id=entry.object_id,
+        before=entry.before,
+        after=entry.after,
+    )

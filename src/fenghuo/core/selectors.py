@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from fenghuo.core import clock
-from fenghuo.core.audit import GENESIS_HASH, entry_hash
+from fenghuo.core.audit import GENESIS_HASH, digest_of
 from fenghuo.core.models import AuditEntry, AuditHead, WorkerHeartbeat
 
 
@@ -36,18 +36,7 @@ def verify_audit_chain(batch_size: int = 2000) -> AuditVerification:
             )
         if entry.prev_hash != prev_hash:
             return AuditVerification(False, checked, entry.seq, "与前一条记录的哈希链接不符")
-        digest = entry_hash(
-            prev_hash=entry.prev_hash,
-            seq=entry.seq,
-            at=entry.at,
-            actor_id=entry.actor_id,
-            actor_name=entry.actor_name,
-            action=entry.action,
-            object_type=entry.object_type,
-            object_id=entry.object_id,
-            before=entry.before,
-            after=entry.after,
-        )
+        digest = digest_of(entry)
         if digest != entry.hash:
             return AuditVerification(False, checked, entry.seq, "记录内容与其哈希不符（被修改）")
         prev_hash, expected_seq, checked = entry.hash, expected_seq + 1, checked + 1

@@ -9,7 +9,7 @@ from django.db.models.fields.files import FieldFile
 from django.forms.models import model_to_dict
 
 from fenghuo.core import clock
-from fenghuo.core.audit import GENESIS_HASH, entry_hash, to_json_value
+from fenghuo.core.audit import GENESIS_HASH, digest_of, to_json_value
 from fenghuo.core.models import AuditEntry, AuditHead, WorkerHeartbeat
 
 
@@ -33,18 +33,7 @@ def _actor_fields(actor: Any) -> tuple[str, str]:
 def _link(entry: AuditEntry, head: AuditHead) -> None:
     """Make `entry` the chain's next link: its number, its predecessor's hash, its own."""
     entry.seq, entry.prev_hash = head.seq + 1, head.hash
-    entry.hash = entry_hash(
-        prev_hash=entry.prev_hash,
-        seq=entry.seq,
-        at=entry.at,
-        actor_id=entry.actor_id,
-        actor_name=entry.actor_name,
-        action=entry.action,
-        object_type=entry.object_type,
-        object_id=entry.object_id,
-        before=entry.before,
-        after=entry.after,
-    )
+    entry.hash = digest_of(entry)
     head.seq, head.hash = entry.seq, entry.hash
 
 

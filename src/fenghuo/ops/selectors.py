@@ -98,7 +98,7 @@ def figures() -> dict[str, Any]:
     open_messages = Message.objects.filter(state__in=OPEN_STATES)
     pending = Obligation.objects.filter(state=ObligationState.PENDING)
     workers = worker_health()
-    unlinked = AuditEntry.objects.filter(seq__isnull=True)
+    unlinked = AuditEntry.objects.filter(seq__isnull=True).aggregate(n=Count("pk"), t=Min("at"))
     return {
         "tasks_due": dict(
             ready.filter(due).values_list("queue_name").annotate(n=Count("pk")).order_by()
@@ -128,6 +128,6 @@ def figures() -> dict[str, Any]:
         ),
         "workers_alive": workers.alive,
         "worker_newest_age": workers.newest_age,
-        "audit_unlinked": unlinked.count(),
-        "audit_oldest_unlinked": _age(unlinked.aggregate(t=Min("at"))["t"], now),
+        "audit_unlinked": unlinked["n"],
+        "audit_oldest_unlinked": _age(unlinked["t"], now),
     }
