@@ -15,6 +15,8 @@ from typing import Any
 
 from django.core.asgi import get_asgi_application
 
+from fenghuo.core import heap
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fenghuo.settings")
 
 UNLIMITED_PATHS = ("/desk/stream/", "/healthz", "/heartbeat", "/metrics")
@@ -39,3 +41,4 @@ class ConcurrencyLimit:
 application = ConcurrencyLimit(
     get_asgi_application(), int(os.environ.get("FENGHUO_WEB_CONCURRENCY", "4"))
 )
+heap.settle()  # after Django and the apps are loaded

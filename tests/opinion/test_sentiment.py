@@ -7,7 +7,7 @@ import pytest
 
 from fenghuo.opinion.sentiment import LABELS, classify, classify_many, corpus, train
 from fenghuo.opinion.sentiment.features import features
-from fenghuo.opinion.sentiment.model import MODEL_PATH, Model
+from fenghuo.opinion.sentiment.model import MODEL_PATH, Model, vectorise
 
 
 def test_negation_flips_the_label():
@@ -63,6 +63,29 @@ def test_classify_many_keeps_order_and_matches_classify():
     assert classify_many(texts) == [classify(t) for t in texts]
     assert classify_many([]) == []
     assert classify("").label in LABELS
+
+
+def test_batch_matrix_equals_the_training_features():
+    """At run time the model counts character n-grams for the whole batch in NumPy; its
+    rows must be the vectors training built from `features` (so the shipped weights mean
+    the same), including texts with spaces, NUL, full-width and astral characters, and
+    texts too short for a trigram."""
+    model = Model.load()
+    texts = [text for _, text in train.load_rows("test_handwritten.tsv")]
+    texts += [
+        "",
+        " ",
+        "好",
+        "及时",
+        "a\x00b很及时",
+        "救援 很 及时！",
+        "𠀀𠀁救援不及时",
+        "ＡＢＣ太慢了",
+        "[怒]太慢",
+    ]
+    expected = vectorise((features(text) for text in texts), model.index)
+    assert abs(model.matrix(texts) - expected).max() < 1e-12
+    assert model.matrix(texts).nnz == expected.nnz
 
 
 def test_shipped_model_loads_without_training():

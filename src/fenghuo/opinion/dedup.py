@@ -145,7 +145,7 @@ class Index:
     def __contains__(self, key: str) -> bool:
         return key in self.slot_of
 
-    def add(self, key: str, sig: np.ndarray, group: str) -> None:
+    def add(self, key: str, sig: np.ndarray, group: str, bands: list[bytes] | None = None) -> None:
         if key in self.slot_of:
             return
         slot = self.added % self.window
@@ -162,7 +162,7 @@ class Index:
         self.keys[slot] = key
         self.slot_of[key] = slot
         self.groups[key] = group
-        for table, band in zip(self.tables, _bands(sig), strict=True):
+        for table, band in zip(self.tables, bands or _bands(sig), strict=True):
             table.setdefault(band, {})[slot] = None
         self.added += 1
 
@@ -185,10 +185,10 @@ class Index:
             key = f"{platform}:{post_id}"
             self.add(key, sig, group or key)
 
-    def _nearest_group(self, sig: np.ndarray) -> str:
+    def _nearest_group(self, sig: np.ndarray, bands: list[bytes]) -> str:
         """The group of the most similar indexed post at Jaccard ≥ THRESHOLD, else ""."""
         candidates: set[int] = set()
-        for table, band in zip(self.tables, _bands(sig), strict=True):
+        for table, band in zip(self.tables, bands, strict=True):
             members = table.get(band)
             if members:
                 if len(members) > BUCKET_CANDIDATES:
@@ -209,14 +209,16 @@ class Index:
     def assign(self, items: Sequence[Item], parent_groups: dict[str, str]) -> None:
         """Set each item's group; items are added to the index in order."""
         sigs = signatures([item.normalized_text for item in items])
-        for item, sig in zip(items, sigs, strict=True):
+        # The band values of the whole batch in one NumPy call (one per post cost more).
+        batch_bands = np.ascontiguousarray(sigs[:, : BANDS * ROWS]).view(_BAND).tolist()
+        for item, sig, bands in zip(items, sigs, batch_bands, strict=True):
             group = ""
             if item.repost_of:
                 group = self.groups.get(item.repost_of) or parent_groups.get(item.repost_of, "")
             if not group:
-                group = self._nearest_group(sig)
+                group = self._nearest_group(sig, bands)
             item.group = group or item.key
-            self.add(item.key, sig, item.group)
+            self.add(item.key, sig, item.group, bands)
 
 
 INDEX = Index()

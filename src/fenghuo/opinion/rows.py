@@ -10,8 +10,11 @@ On SQLite the driver's `executemany` runs the statement for every row, in C. On 
 psycopg's `executemany` costs ~20 µs of Python per row, so the wide post rows go through
 COPY into a temporary table and one INSERT … SELECT (RETURNING what was inserted), and the
 narrow, numerous rows (matches, topic-scheme links) through one INSERT over `unnest` of one
-array per column. Both run on Django's connection, in the batch's transaction, through a
-server-side-binding cursor (Django's own `ClientCursor` quotes every value in Python).
+array per column, and updates through one UPDATE … FROM `unnest`. The arrays are sent in
+binary (`%b`): the text form escapes every element with a regular expression, which for
+the topics' JSON columns cost six times the binary form. All run on Django's connection, in
+the batch's transaction, through a server-side-binding cursor (Django's own `ClientCursor`
+quotes every value in Python).
 """
 
 from collections.abc import Callable, Iterator, Sequence
@@ -41,9 +44,18 @@ _PLAIN = {
 
 def _adapter(field: models.Field) -> Callable[[Any], Any] | None:
     """None when the driver takes the Python value as it is."""
-    if field.get_internal_type() in _PLAIN:
+    kind = field.get_internal_type()
+    if kind in _PLAIN:
         return None
-    return lambda value: field.get_db_prep_save(value, connection)
+
+    def adapt(value: Any) -> Any:
+        return field.get_db_prep_save(value, connection)
+
+    if kind == "DateTimeField" and connection.vendor == "postgresql":
+        # psycopg sends an aware datetime as timestamptz itself; Django's adaptation only
+        # re-checks it (~10 µs a value, two per post). A naive one still goes through it.
+        return lambda value: value if value is None or value.tzinfo else adapt(value)
+    return adapt
 
 
 def _values(objs: Sequence[models.Model], fields: Sequence[models.Field]) -> list[list[Any]]:
@@ -110,7 +122,7 @@ def insert_columns(
         return
     table = _quote(model._meta.db_table)
     targets = ", ".join(_quote(f.column) for f in fields)
-    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields[: len(lists)])
+    arrays = ", ".join(f"%b::{field.db_type(connection)}[]" for field in fields[: len(lists)])
     aliases = [f"c{i}" for i in range(len(lists))]
     select = ", ".join([*(f"u.{a}" for a in aliases), *(["%s"] * len(constants))])
     sql = (
@@ -164,14 +176,32 @@ def _insert(
 def update_fields(
     model: type[models.Model], objs: Sequence[models.Model], names: Sequence[str]
 ) -> None:
-    """UPDATE the named fields of each object by primary key, as `bulk_update` does."""
+    """UPDATE the named fields of each object by primary key, as `bulk_update` does.
+
+    On PostgreSQL one statement, `UPDATE … FROM unnest` of one array per column: an
+    executemany of the touched topics' wide rows cost ~100 µs of Python per row."""
     if not objs:
         return
     fields = [model._meta.get_field(name) for name in names]
-    assignments = ", ".join(f"{_quote(f.column)} = %s" for f in fields)
     table = _quote(model._meta.db_table)
+    pk = _quote(model._meta.pk.column)
+    values = [[*row, obj.pk] for obj, row in zip(objs, _values(objs, fields), strict=True)]
+    if connection.vendor != "postgresql":
+        assignments = ", ".join(f"{_quote(f.column)} = %s" for f in fields)
+        with _cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {table} SET {assignments} WHERE {pk} = %s",  # noqa: S608 - names from the model
+                values,
+            )
+        return
+    aliases = [f"c{i}" for i in range(len(fields))]
+    assignments = ", ".join(
+        f"{_quote(f.column)} = u.{alias}" for f, alias in zip(fields, aliases, strict=True)
+    )
+    arrays = ", ".join(f"%b::{f.db_type(connection)}[]" for f in [*fields, model._meta.pk])
     with _cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {table} SET {assignments} WHERE {_quote(model._meta.pk.column)} = %s",  # noqa: S608 - names from the model
-            [[*row, obj.pk] for obj, row in zip(objs, _values(objs, fields), strict=True)],
+        cursor.execute(
+            f"UPDATE {table} AS t SET {assignments} "  # noqa: S608 - names from the model
+            f"FROM unnest({arrays}) AS u({', '.join(aliases)}, pk) WHERE t.{pk} = u.pk",
+            [list(column) for column in zip(*values, strict=True)],
         )

@@ -15,8 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -70,75 +69,118 @@ def normalise(text: str) -> str:
     return SPACE.sub(" ", text).strip()
 
 
-def _tokens(text: str) -> Iterator[str]:
+# What a token can do in the scan below, looked up once per distinct token (`_role`): the
+# per-token set lookups were most of this function's time.
+_CLAUSE, _CONTRAST, _DEGREE, _NEGATION = 1, 2, 4, 8
+
+
+class _Role(NamedTuple):
+    flags: int  # _CLAUSE | _CONTRAST | _DEGREE | _NEGATION
+    polarity: str  # "POS", "NEG" or ""
+    parts: tuple[str, ...]  # the token, or a fused negation split ("不乱" → "不", "乱")
+
+
+@lru_cache(maxsize=131_072)
+def _role(token: str) -> _Role:
+    lex = lexicon()
+    polarity = "POS" if token in lex.positive else "NEG" if token in lex.negative else ""
+    parts: tuple[str, ...] = (token,)
+    if (
+        len(token) > 1
+        and not polarity
+        and token not in lex.negations
+        and token.startswith(NEGATION_PREFIXES)
+        and token[1:] in lex.polar
+    ):
+        parts = (token[0], token[1:])
+    flags = (
+        (_CLAUSE if token in CLAUSE_END else 0)
+        | (_CONTRAST if token in lex.contrast else 0)
+        | (_DEGREE if token in lex.degree else 0)
+        | (_NEGATION if token in lex.negations else 0)
+    )
+    return _Role(flags, polarity, parts)
+
+
+def _tokens(text: str) -> list[str]:
     """rjieba tokens, with a fused negation ("不乱", "没人理") split into its two parts
     when the fused word is not itself in the lexicon."""
-    lex = lexicon()
+    out: list[str] = []
     for token in rjieba.cut(text):
-        if token == " ":
-            continue
-        if (
-            len(token) > 1
-            and token not in lex.polar
-            and token not in lex.negations
-            and token.startswith(NEGATION_PREFIXES)
-            and token[1:] in lex.polar
-        ):
-            yield token[0]
-            yield token[1:]
-        else:
-            yield token
+        if token != " ":
+            out.extend(_role(token).parts)
+    return out
 
 
 def features(text: str) -> dict[str, float]:
     """The sparse feature mapping of one post (not yet normalised to unit length)."""
-    lex = lexicon()
     text = normalise(text)
+    out = word_features(text)
+    out.update(char_grams(text))
+    return out
+
+
+def word_features(text: str) -> dict[str, float]:
+    """The features of normalised text other than its character n-grams."""
+    lex = lexicon()
     out: dict[str, float] = {}
-
-    def add(name: str, value: float) -> None:
-        out[name] = out.get(name, 0.0) + value
-
-    tokens = list(_tokens(text))
+    get = out.get
+    tokens = _tokens(text)
+    roles = list(map(_role, tokens))
     negated = False
     factor = 1.0
     weight = 1.0
+    last = len(tokens) - 1
     for i, token in enumerate(tokens):
-        if token in CLAUSE_END:
+        flags, polarity, _ = roles[i]
+        if not flags:
+            pass  # a plain word, the common case: straight to the end
+        elif flags & _CLAUSE:
             negated, factor = False, 1.0
-            add("P_" + token, 1.0)
+            key = "P_" + token
+            out[key] = get(key, 0.0) + 1.0
             continue
-        if token in lex.contrast:
+        elif flags & _CONTRAST:
             # The clause before "但是" counted less: what follows is what the writer means.
             weight = CONTRAST_WEIGHT
             negated, factor = False, 1.0
-            add(token, 1.0)
+            out[token] = get(token, 0.0) + 1.0
             continue
-        following = tokens[i + 1] if i + 1 < len(tokens) else ""
-        if token in lex.degree and (token not in lex.polar or following in lex.polar):
+        elif flags & _DEGREE and (not polarity or (i < last and roles[i + 1].polarity)):
+            # A degree word that is also polar ("好") is a degree word only before a polar one.
             factor *= lex.degree[token]
-            add(token, 1.0)
+            out[token] = get(token, 0.0) + 1.0
             continue
-        if token in lex.negations:
+        elif flags & _NEGATION:
             negated = not negated
-            add(token, 1.0)
+            out[token] = get(token, 0.0) + 1.0
             continue
-        add(("NOT_" if negated else "") + token, factor)
-        polarity = "POS" if token in lex.positive else "NEG" if token in lex.negative else ""
+        key = "NOT_" + token if negated else token
+        out[key] = get(key, 0.0) + factor
         if polarity:
-            add(f"LEX_{'NOT_' if negated else ''}{polarity}", factor * weight)
+            key = f"LEX_NOT_{polarity}" if negated else f"LEX_{polarity}"
+            out[key] = get(key, 0.0) + factor * weight
         factor = 1.0
     for match in EMOTICON.finditer(text):
-        add("EMO_" + match.group(1), 1.0)
-    compact = SPACE.sub("", text)
-    # Built and counted in C (map, zip, join, Counter) rather than by add() or a generator
-    # of slices: the n-grams are most of a post's features (half the time of this function
-    # before). "C_" cannot clash with a token, which is lower case.
-    first = list(map(_PREFIX, compact))
-    grams = Counter(map(str.__add__, first, compact[1:]))
-    grams.update(map(_JOIN, zip(first, compact[1:], compact[2:], strict=False)))
-    out.update(grams)  # counts as int: the same numbers to the model
+        key = "EMO_" + match.group(1)
+        out[key] = get(key, 0.0) + 1.0
     return out
+
+
+def compact(text: str) -> str:
+    """Normalised text without white space: what the character n-grams are taken from."""
+    return SPACE.sub("", text)
+
+
+def char_grams(text: str) -> Counter[str]:
+    """Counts of the character bigrams and trigrams of normalised text, as features named
+    "C_" + the characters ("C_" cannot clash with a token, which is lower case). At run
+    time the model counts the same grams for a whole batch at once (`model.gram_counts`)."""
+    chars = compact(text)
+    first = list(map(_PREFIX, chars))
+    grams = Counter(map(str.__add__, first, chars[1:]))
+    grams.update(map(_JOIN, zip(first, chars[1:], chars[2:], strict=False)))
+    return grams
 
 
 _PREFIX = "C_".__add__

@@ -33,7 +33,7 @@ from django.db import (
 )
 from django_tasks_db.management.commands.db_worker import Worker
 
-from fenghuo.core import loops
+from fenghuo.core import heap, loops
 from fenghuo.core.services import worker_heartbeat
 
 logger = logging.getLogger("fenghuo.worker")
@@ -170,6 +170,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"无法写入工作进程心跳，数据库未就绪或尚未迁移（可先运行 fenghuo migrate）：{exc}"
             ) from exc
+        heap.settle()
         beat = Heartbeat(worker_id, settings.FENGHUO_HEARTBEAT_SECONDS)
         beat.start()
         running = loops.start_all(settings.FENGHUO_WORKER_LOOPS)
