@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Q
 
 from fenghuo.opinion import dedup, matching, rows, rules, text, topics
 from fenghuo.opinion.models import Post, PostMatch
@@ -33,13 +32,8 @@ class Prepared:
 
 
 def _existing_keys(posts: Sequence[Post]) -> set[tuple[str, str]]:
-    by_platform: dict[str, list[str]] = {}
-    for post in posts:
-        by_platform.setdefault(post.platform, []).append(post.post_id)
-    q = Q(pk__in=[])
-    for platform, ids in by_platform.items():
-        q |= Q(platform=platform, post_id__in=ids)
-    return set(Post.objects.filter(q).values_list("platform", "post_id"))
+    keys = {(post.platform, post.post_id) for post in posts}
+    return set(rows.values_by_pairs(Post, ("platform", "post_id"), keys, ("platform", "post_id")))
 
 
 def run_batch(posts: Sequence[Post], *, now: datetime) -> tuple[int, int]:
@@ -120,15 +114,10 @@ def _insert_matches(pairs: list[tuple[int, int]], now: datetime) -> None:
 
 def _parent_groups(parent_keys: list[str]) -> dict[str, str]:
     """Groups of repost parents stored before the index window (or by nobody yet)."""
-    if not parent_keys:
-        return {}
-    q = Q(pk__in=[])
-    for key in parent_keys:
-        platform, _, post_id = key.partition(":")
-        q |= Q(platform=platform, post_id=post_id)
+    pairs = {tuple(key.partition(":")[::2]) for key in parent_keys}
     return {
         f"{platform}:{post_id}": group or f"{platform}:{post_id}"
-        for platform, post_id, group in Post.objects.filter(q).values_list(
-            "platform", "post_id", "dup_group"
+        for platform, post_id, group in rows.values_by_pairs(
+            Post, ("platform", "post_id"), pairs, ("platform", "post_id", "dup_group")
         )
     }

@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -149,6 +150,23 @@ def _moment(value: Any, errors: dict, now: datetime) -> datetime:
     return moment
 
 
+@cache
+def _post_fields() -> tuple[list[tuple[str, Any]], frozenset[str]]:
+    """(attribute, default) of each Post column in order, and the attribute names. The
+    defaults are all immutable (text, numbers, None), so one value serves every post."""
+    fields = [(f.attname, f.get_default()) for f in Post._meta.concrete_fields]
+    return fields, frozenset(name for name, _ in fields)
+
+
+def _new_post(**values: Any) -> Post:
+    """Post(**values), built positionally: Django's keyword path cost twice as much, ~5 % of
+    the whole pipeline (bench/opinion)."""
+    fields, names = _post_fields()
+    if unknown := values.keys() - names:
+        raise TypeError(f"Post has no field {', '.join(sorted(unknown))}")
+    return Post(*[values.get(name, default) for name, default in fields])
+
+
 def validate(item: dict[str, Any], *, source: str, now: datetime) -> Post:
     """An unsaved Post from one line, or ValidationError with Chinese messages per field."""
     errors: dict[str, list[str]] = {}
@@ -164,7 +182,7 @@ def validate(item: dict[str, Any], *, source: str, now: datetime) -> Post:
     division = _text(item.get("division_code"), "division_code", 6, errors)
     if division and not re.fullmatch(r"\d{6}", division):
         errors["division_code"] = ["行政区划代码应为 6 位数字"]
-    post = Post(
+    post = _new_post(
         platform=platform or "",
         post_id=_text(item.get("post_id"), "post_id", 128, errors, required=True),
         text=_text(item.get("text"), "text", 20000, errors, required=True),

@@ -266,15 +266,15 @@ def _group_topics(posts: Sequence[Post]) -> dict[tuple[str, Sandbox], int]:
     step); only a group that also holds another kind (a drill copying a real post) is read
     in full, for the kinds the first post does not give."""
     wanted = {(p.dup_group, (p.is_drill, p.drill_tag)) for p in posts if p.dup_group}
-    by_platform: dict[str, list[str]] = {}
-    for group, _ in wanted:
-        platform, _, post_id = group.partition(":")
-        by_platform.setdefault(platform, []).append(post_id)
+    firsts = {tuple(group.partition(":")[::2]) for group, _ in wanted}
     found: dict[tuple[str, Sandbox], int] = {}
-    for platform, ids in by_platform.items():
-        for post_id, topic_id, drill, tag in Post.objects.filter(
-            platform=platform, post_id__in=ids, topic__isnull=False
-        ).values_list("post_id", "topic_id", "is_drill", "drill_tag"):
+    for platform, post_id, topic_id, drill, tag in rows.values_by_pairs(
+        Post,
+        ("platform", "post_id"),
+        firsts,
+        ("platform", "post_id", "topic_id", "is_drill", "drill_tag"),
+    ):
+        if topic_id is not None:
             found[(f"{platform}:{post_id}", (drill, tag))] = topic_id
     other_kinds = {group for group, _ in wanted - found.keys()}
     for group, topic_id, drill, tag in (
