@@ -74,9 +74,10 @@ SEGMENTER = Segmenter()
 
 def tokens(text: str, jieba: "rjieba.Jieba") -> list[str]:
     """Words of normalised text, spaces and punctuation-only tokens dropped."""
-    return [word for word in jieba.cut(text) if word.strip() and not _is_punct(word)]
+    return list(filter(_is_word, jieba.cut(text)))
 
 
 @lru_cache(maxsize=65_536)  # tokens repeat; the per-character check is not free
-def _is_punct(word: str) -> bool:
-    return all(unicodedata.category(ch)[0] in "PZS" for ch in word)
+def _is_word(token: str) -> bool:
+    """Not white space, and not only punctuation, separators and symbols."""
+    return bool(token.strip()) and not all(unicodedata.category(ch)[0] in "PZS" for ch in token)
