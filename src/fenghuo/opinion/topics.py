@@ -116,11 +116,9 @@ def _weight(word: str) -> float:
 def vector(tokens: Sequence[str]) -> dict[str, float]:
     """L2-normalised TF-IDF of a post's tokens; place names weigh `PLACE_BOOST` times more,
     so the same kind of event in two places makes two topics."""
-    weights = {
-        word: n * weight
-        for word, n in Counter(_places(tokens)).items()
-        if (weight := _weight(word))
-    }
+    # Most posts have no administrative suffix as a token of its own: nothing to join.
+    words = tokens if ADMIN_SUFFIXES.isdisjoint(tokens) else _places(tokens)
+    weights = {word: n * weight for word, n in Counter(words).items() if (weight := _weight(word))}
     norm = math.sqrt(sum(w * w for w in weights.values()))
     return {word: w / norm for word, w in weights.items()} if norm else {}
 
@@ -455,13 +453,12 @@ def record(
         ],
     )
     if links:
-        through = Topic.schemes.through
-        known = set(
-            through.objects.filter(topic_id__in=by_topic).values_list("topic_id", "scheme_id")
-        )
-        added = sorted(set(links) - known)
+        # Inserted with the known pairs skipped by the unique constraint: reading a busy
+        # topic's links first cost more (it can have hundreds) than the conflicts do.
+        pairs = sorted(set(links))
         rows.insert_columns(
-            through, {"topic": [t for t, _ in added], "scheme": [s for _, s in added]}
+            Topic.schemes.through,
+            {"topic": [t for t, _ in pairs], "scheme": [s for _, s in pairs]},
         )
     with INDEX.lock:
         for topic in topics:
@@ -521,12 +518,15 @@ def sweep_quiet(batch: int = SWEEP_BATCH) -> int:
 def _windows(
     buckets: list[tuple[datetime, int]], first_seen: datetime, now: datetime
 ) -> tuple[int, list[int]]:
-    """Posts in the current window and in each full previous window since `first_seen`."""
+    """Posts in the current window and in each full previous window since `first_seen`.
+
+    Window i (1 = the hour before the current one) holds the buckets ending in
+    (now − (i+1)·WINDOW, now − i·WINDOW]: bucket by bucket, i = ⌊(now − end) / WINDOW⌋."""
     current = sum(n for start, n in buckets if now - WINDOW < start + BUCKET and start <= now)
-    windows = []
-    for i in range(1, BASELINE + 1):
-        end = now - WINDOW * i
-        if end - WINDOW < bucket_start(first_seen):
-            break
-        windows.append(sum(n for start, n in buckets if end - WINDOW < start + BUCKET <= end))
+    full = (now - bucket_start(first_seen)) // WINDOW - 1  # windows since the first bucket
+    windows = [0] * max(0, min(BASELINE, full))
+    for start, n in buckets:
+        end = start + BUCKET
+        if end <= now and 1 <= (i := (now - end) // WINDOW) <= len(windows):
+            windows[i - 1] += n
     return current, windows
