@@ -417,11 +417,11 @@ CACHES = {
             "FENGHUO_RATELIMIT_CACHE_BACKEND",
             "django.core.cache.backends.filebased.FileBasedCache"
             if _SQLITE
-            else "django.core.cache.backends.db.DatabaseCache",
+            else "fenghuo.core.counters.CounterCache",
         ),
         "LOCATION": os.environ.get(
             "FENGHUO_RATELIMIT_CACHE_LOCATION",
-            str(DATA_DIR / "ratelimit") if _SQLITE else "fenghuo_ratelimit",
+            str(DATA_DIR / "ratelimit") if _SQLITE else "fenghuo_ratecount",
         ),
         "OPTIONS": {"MAX_ENTRIES": 100_000},
     },

@@ -1,11 +1,10 @@
 """Request rate limits on the public pages, the API and the sign-in form.
 
 Counting is django-ratelimit's fixed window in the cache named by RATELIMIT_USE_CACHE: by
-default a database cache in the project's database, so every web process shares one count
-per client (a per-process memory cache would multiply the limit by the number of
-processes). The database cache increments by read-then-write, so parallel requests of one
-client can slip a few past the limit; set FENGHUO_RATELIMIT_CACHE_BACKEND to a Redis cache
-where that matters. Limits are settings (`FENGHUO_RATELIMITS`, "count/period", "" = off);
+default on PostgreSQL a counter table in the project's database (`core.counters`: one
+atomic statement per add and increment), on SQLite files in the data folder, so every web
+process shares one count per client (a per-process memory cache would multiply the limit by
+the number of processes). Limits are settings (`FENGHUO_RATELIMITS`, "count/period", "" = off);
 a refused request gets 429 with Retry-After, in Chinese.
 
 Who is counted: on the public pages and the sign-in form the client's address
