@@ -36,9 +36,8 @@ class CounterCache(BaseCache):
 
     # -------------------------------------------------------------------------- plumbing
 
-    def _execute(self, sql: str, params: list[Any], *, write: bool = True) -> Any:
-        alias = router.db_for_write(None) if write else router.db_for_read(None)
-        connection = connections[alias or "default"]
+    def _execute(self, sql: str, params: list[Any]) -> Any:
+        connection = connections[router.db_for_write(None) or "default"]
         table = connection.ops.quote_name(self._table)
         with connection.cursor() as cursor:
             cursor.execute(sql.replace("{table}", table), params)
@@ -93,7 +92,6 @@ class CounterCache(BaseCache):
         rows = self._execute(
             "SELECT value FROM {table} WHERE cache_key = %s AND expires >= %s",
             [key, time.time()],
-            write=False,
         )
         return int(rows[0][0]) if rows else default
 

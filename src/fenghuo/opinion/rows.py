@@ -78,6 +78,11 @@ def _cursor() -> Iterator[Any]:
         yield cursor
 
 
+def _arrays(fields: Sequence[models.Field]) -> str:
+    """One binary array parameter per field, cast to the column's type: `unnest`'s input."""
+    return ", ".join(f"%b::{field.db_type(connection)}[]" for field in fields)
+
+
 def _quote(name: str) -> str:
     return connection.ops.quote_name(name)
 
@@ -123,7 +128,7 @@ def insert_columns(
         return
     table = _quote(model._meta.db_table)
     targets = ", ".join(_quote(f.column) for f in fields)
-    arrays = ", ".join(f"%b::{field.db_type(connection)}[]" for field in fields[: len(lists)])
+    arrays = _arrays(fields[: len(lists)])
     aliases = [f"c{i}" for i in range(len(lists))]
     select = ", ".join([*(f"u.{a}" for a in aliases), *(["%s"] * len(constants))])
     sql = (
@@ -202,7 +207,7 @@ def values_by_pairs(
     with _cursor() as cursor:
         cursor.execute(
             f"SELECT {columns} FROM {table} AS t "  # noqa: S608 - names from the model
-            f"JOIN unnest(%b::{a.db_type(connection)}[], %b::{b.db_type(connection)}[]) "
+            f"JOIN unnest({_arrays([a, b])}) "
             f"AS k(a, b) ON t.{_quote(a.column)} = k.a AND t.{_quote(b.column)} = k.b",
             [[first for first, _ in pairs], [second for _, second in pairs]],
         )
@@ -234,7 +239,7 @@ def update_fields(
     assignments = ", ".join(
         f"{_quote(f.column)} = u.{alias}" for f, alias in zip(fields, aliases, strict=True)
     )
-    arrays = ", ".join(f"%b::{f.db_type(connection)}[]" for f in [*fields, model._meta.pk])
+    arrays = _arrays([*fields, model._meta.pk])
     with _cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} AS t SET {assignments} "  # noqa: S608 - names from the model
