@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from fenghuo.assess.models import Case
-from fenghuo.org.models import Person
+from fenghuo.org.models import Person, Unit
 
 pytestmark = pytest.mark.django_db
 
@@ -102,6 +102,34 @@ def test_the_event_page_shows_adoption_cases_and_similar_events(period, at_now):
     e1 = period["e1"].event
     body = client.get(f"/events/{e1.pk}/").content.decode()
     assert "临江市委办公室已采用" in body
+
+
+def test_the_offices_that_may_adopt_each_report_are_the_duty_offices_above_its_unit(period, at_now):
+    """The event page reads every report's adopting offices at once: for every person and
+    every report they see, the receiving offices strictly above the report's unit where
+    they are duty officers, nearest first (an office never adopts its own report)."""
+    from fenghuo.assess import selectors
+    from fenghuo.events.selectors import reports_visible
+    from fenghuo.org.models import Role
+    from fenghuo.org.policy import principal_for
+
+    offered = own = 0
+    for person in period["people"].values():
+        principal = principal_for(Person.objects.get(pk=person.pk))
+        duty = {g.unit_id for g in principal.grants if g.role == Role.DUTY_OFFICER}
+        reports = list(reports_visible(principal).select_related("unit"))
+        many = selectors.adopting_offices_of(principal, reports)
+        for report in reports:
+            expected, unit = [], Unit.objects.get_parent(report.unit)
+            while unit is not None:  # up the tree, nearest first
+                if unit.is_receiving_office and unit.pk in duty:
+                    expected.append(unit)
+                unit = Unit.objects.get_parent(unit)
+            assert many[report.pk] == expected
+            assert selectors.adopting_offices(principal, report) == expected
+            offered += bool(expected)
+            own += report.unit_id in duty
+    assert offered and own  # offices above reporting units, and an office's own reports
 
 
 def test_the_openapi_document_lists_the_assess_endpoints(period):

@@ -239,14 +239,26 @@ def plan_area_duties(event: Event) -> list[AreaDuty]:
     targets = {t["level"]: t for t in grading.targets}
     if not targets:
         return []
-    paths = _reporting_paths(event)
     existing = set(AreaDuty.objects.filter(event=event).values_list("unit_id", flat=True))
+    # The units that reported, not every report: a follow-up of a big event runs this too.
+    reported = set(
+        selectors.counted_reports()
+        .filter(event=event)
+        .order_by()
+        .values_list("unit__path", flat=True)
+        .distinct()
+    )
+    silent = [
+        unit
+        for unit in local_units(event)
+        if unit.pk not in existing and not any(path.startswith(unit.path) for path in reported)
+    ]
+    if not silent:
+        return []
     known_at = _known_at(event, grading)
     moment = clock.now()
     wanted = []
-    for unit in local_units(event):
-        if unit.pk in existing or _first_report_below(unit, paths) is not None:
-            continue
+    for unit in silent:
         owed = [
             (level, office)
             for level, office in offices_for(unit, targets).items()
@@ -286,7 +298,13 @@ def plan_area_duties(event: Event) -> list[AreaDuty]:
             "unit", "event"
         )
     )
-    first = paths[0][1].unit.name if paths else "舆情线索"
+    first = (
+        selectors.counted_reports()
+        .filter(event=event)
+        .order_by("received_at", "pk")
+        .values_list("unit__name", flat=True)
+        .first()
+    ) or "舆情线索"
     for duty in created:
         message = {
             "subject": f"属地报告提醒：{event.title}",

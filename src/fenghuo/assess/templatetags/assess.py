@@ -22,11 +22,11 @@ def event_assess(context: dict[str, Any], event: Event) -> dict[str, Any]:
     adoptions: dict[int, list] = {}
     for adoption in selectors.adoptions_of(principal, event):
         adoptions.setdefault(adoption.report_id, []).append(adoption)
+    submitted = [r for r in event_reports(principal, event) if r.status == ReportStatus.SUBMITTED]
+    offices_of = selectors.adopting_offices_of(principal, submitted)
     reports = []
-    for report in event_reports(principal, event):
-        if report.status != ReportStatus.SUBMITTED:
-            continue
-        offices = selectors.adopting_offices(principal, report)
+    for report in submitted:
+        offices = offices_of[report.pk]
         done = adoptions.get(report.pk, [])
         reports.append(
             {

@@ -1,0 +1,259 @@
+"""What each request type of the load scenario costs on its own: CPU, SQL, wall time.
+
+The load run (bench/load/run.py) says the machine is saturated; this says by what. Inside
+one Django process over a fresh PostgreSQL (or SQLite) database with the scenario's
+organisation (bench/load/scenario.py), it files reports the way the reporting points do
+(a first report of each point, then follow-ups), signs in a duty officer, and then times
+every request type of the scenario one request at a time through Django's test client (no
+HTTP server, no concurrency): wall time, CPU time of this process, SQL statements and their
+time. Multiplied by the scenario's rates it gives the CPU the offered load needs, the
+figure to set against the machine's two cores.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/load/costs.py
+
+Knobs: --repeat N (30) requests timed per type, --reports N (600) filed before timing.
+Not a benchmark of bench/run.py and not in the suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent.parent
+if str(BENCH_DIR) not in sys.path:
+    sys.path.insert(0, str(BENCH_DIR))
+
+# Requests per second of each type in the scenario (bench/load/locustfile.py): 200 points
+# acting every 10-30 s (12 % first reports), 20 officers polling every ~2 s, refreshing
+# each panel on its timer and browsing every 30 s (which reloads /desk/ too).
+RATES = {
+    "POST /api/reports 首报": 200 / 20 * 0.12,
+    "POST /api/reports 续报": 200 / 20 * 0.88,
+    "poll /desk/feed/": 20 / 2,
+    "page /desk/": 20 / 30,
+    "page /events/": 20 / 30,
+    "page /events/[id]/": 20 / 30,
+    **{
+        f"panel {name}": 20 / every
+        for name, every in {
+            "routes": 10, "obligations": 15, "events": 15, "dead-letters": 15, "workers": 15,
+            "inbox": 30, "drills": 30, "assess": 60, "duty": 60,
+        }.items()
+    },
+}  # fmt: skip
+
+
+def measure(repeat: int, reports: int, profile: str = "") -> dict:
+    """Runs inside Django (bench/_common.in_fresh_database). With `profile` (a request
+    type's name), that type only, under cProfile, and the SQL it sends."""
+    from django.db import connection
+    from django.test import Client
+    from load.scenario import setup_org
+
+    from fenghuo.org.models import Person
+
+    data = setup_org()
+    rng = random.Random(7)
+    points = data["points"]
+    events: dict[str, list[int]] = {}
+    api = Client(HTTP_HOST="127.0.0.1")
+
+    def first(point: dict) -> dict:
+        occurred = datetime.now(UTC) - timedelta(minutes=rng.uniform(5, 90))
+        place = point["unit"].split("（")[0] + "附近"
+        return {
+            "kind": "first",
+            "title": f"{place}发生危化品泄漏事故",
+            "category": "hazchem",
+            "occurred_at": occurred.isoformat(timespec="seconds"),
+            "division_code": point["division_code"],
+            "place": place,
+            "narrative": f"{place}发生危化品泄漏事故。据初步了解，造成1人受伤。",
+            "dead": rng.choice([0, 0, 1]),
+            "injured": rng.choice([0, 1, 3]),
+        }
+
+    def followup(point: dict) -> dict:
+        return {
+            "kind": "followup",
+            "event_id": rng.choice(events[point["token"]]),
+            "narrative": "伤员救治和现场清理工作仍在进行，有关情况将及时续报。",
+            "dead": rng.randint(0, 3),
+            "injured": rng.randint(0, 10),
+        }
+
+    def file(point: dict, body: dict) -> None:
+        response = api.post(
+            "/api/reports",
+            json.dumps(body, ensure_ascii=False),
+            content_type="application/json",
+            headers={
+                "Authorization": f"Bearer {point['token']}",
+                "Idempotency-Key": str(uuid.uuid4()),
+            },
+        )
+        if response.status_code != 201:
+            raise RuntimeError(f"report: HTTP {response.status_code} {response.content[:300]!r}")
+        events.setdefault(point["token"], []).append(response.json()["event_id"])
+
+    for number in range(reports):
+        point = points[number % len(points)]
+        file(point, followup(point) if point["token"] in events else first(point))
+
+    officer = Client(HTTP_HOST="127.0.0.1")
+    officer.force_login(Person.objects.get(username=data["officers"][0]["username"]))
+    page = officer.get("/desk/").content.decode()
+    after = page.split('data-after="', 1)[1].split('"', 1)[0] if "data-after" in page else ""
+    event_id = next(iter(events.values()))[0]
+
+    def report_request(kind: str):
+        def call() -> None:
+            point = rng.choice(points)
+            file(point, first(point) if kind == "first" else followup(point))
+
+        return call
+
+    def get(path: str, **headers: str):
+        def call() -> None:
+            response = officer.get(path, headers=headers)
+            if response.status_code != 200:
+                raise RuntimeError(f"{path}: HTTP {response.status_code}")
+
+        return call
+
+    calls = {
+        "POST /api/reports 首报": report_request("first"),
+        "POST /api/reports 续报": report_request("followup"),
+        "poll /desk/feed/": get(f"/desk/feed/?after={after}", Accept="application/json"),
+        "page /desk/": get("/desk/"),
+        "page /events/": get("/events/"),
+        "page /events/[id]/": get(f"/events/{event_id}/"),
+        **{
+            name: get(f"/desk/panels/{name.split()[1]}/", **{"HX-Request": "true"})
+            for name in RATES
+            if name.startswith("panel ")
+        },
+    }
+    if profile:
+        return _profiled(calls[profile], repeat)
+    rows = []
+    for name, call in calls.items():
+        for _ in range(3):  # warm-up: caches, first-use imports
+            call()
+        walls, cpus, queries = [], [], []
+        for _ in range(repeat):
+            count = [0]
+
+            def counting(execute, sql, params, many, context, count=count):
+                count[0] += 1
+                return execute(sql, params, many, context)
+
+            with connection.execute_wrapper(counting):
+                cpu, wall = time.process_time(), time.perf_counter()
+                call()
+                walls.append(time.perf_counter() - wall)
+                cpus.append(time.process_time() - cpu)
+            queries.append(count[0])
+        rows.append(
+            {
+                "name": name,
+                "wall_ms": statistics.median(walls) * 1000,
+                "cpu_ms": statistics.mean(cpus) * 1000,
+                "sql": statistics.mean(queries),
+                "rate": RATES[name],
+            }
+        )
+    return {"database": connection.vendor, "rows": rows}
+
+
+def _profiled(call, repeat: int) -> dict:
+    import cProfile
+    import pstats
+    import re
+    from collections import Counter
+
+    from django.db import connection
+
+    for _ in range(3):
+        call()
+    shapes: Counter = Counter()
+
+    def shape(execute, sql, params, many, context):
+        shapes[re.sub(r"\s+", " ", sql)[:160]] += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(shape):
+        call()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(repeat):
+        call()
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats
+    root = str(BENCH_DIR.parent) + "/"
+    functions = sorted(
+        (
+            (total / repeat * 1000, own / repeat * 1000, calls / repeat, f"{file}:{line}({fn})")
+            for (file, line, fn), (_p, calls, own, total, _c) in stats.items()
+            if "/fenghuo/" in file or "templat" in file
+        ),
+        reverse=True,
+    )
+    return {
+        "sql": shapes.most_common(25),
+        "functions": [(t, o, c, w.replace(root, "")) for t, o, c, w in functions[:50]],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--reports", type=int, default=600)
+    parser.add_argument("--profile", default="", help="one request type, under cProfile")
+    args = parser.parse_args(argv)
+    from _common import in_fresh_database
+
+    os.environ.setdefault("FENGHUO_BENCH", "1")
+    result = in_fresh_database(
+        "load.costs",
+        f"measure({args.repeat}, {args.reports}, {args.profile!r})",
+        what=f"scenario organisation, {args.reports} reports, then {args.repeat} of each request",
+    )
+    if args.profile:
+        print("SQL of one request:")
+        for sql, count in result["sql"]:
+            print(f"  {count:4d}  {sql}")
+        print("\nper request, fenghuo and template code: total ms, own ms, calls")
+        for total_ms, own_ms, calls, where in result["functions"]:
+            print(f"  {total_ms:8.2f} {own_ms:7.2f} {calls:7.1f}  {where}")
+        return 0
+    print(
+        f"each request type of the load scenario alone [{result['database']}], "
+        f"median wall, mean CPU of the Django process and SQL statements per request;\n"
+        f"CPU/s = CPU × the scenario's rate (the web processes' share of the offered load; "
+        f"PostgreSQL's own CPU comes on top)\n"
+    )
+    print(f"{'request':<26} {'wall ms':>8} {'CPU ms':>8} {'SQL':>6} {'rate/s':>7} {'CPU/s':>7}")
+    total = 0.0
+    for row in result["rows"]:
+        load = row["cpu_ms"] * row["rate"] / 1000
+        total += load
+        print(
+            f"{row['name']:<26} {row['wall_ms']:8.1f} {row['cpu_ms']:8.1f} {row['sql']:6.1f} "
+            f"{row['rate']:7.2f} {load:7.2f}"
+        )
+    print(f"{'all but the opinion stream':<26} {'':>8} {'':>8} {'':>6} {'':>7} {total:7.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
