@@ -293,6 +293,48 @@ def test_filters_without_query_browse_latest_first(world):
     assert found_events(world, "health", "") == {"A"}
 
 
+def test_browsing_counts_every_visible_report_and_shows_the_newest_five(world):
+    """Without a query each event shows its five newest visible reports and counts all of
+    them; a reader who sees fewer gets those counted and shown."""
+    a = world["events"]["A"]
+    now = clock.now()
+    for i in range(4):  # event A: 4 + 4 reports, one of them 敏感
+        services.file_report(
+            principal_for(world["people"]["county"]),
+            unit=world["county"],
+            kind=ReportKind.FOLLOWUP,
+            channel=Channel.WEB,
+            event=a,
+            data={
+                "title": f"化工厂爆炸续报{i}",
+                "category": EventCategory.objects.get(code="hazchem"),
+                "occurred_at": now - timedelta(minutes=50 - i * 10),
+                "division_code": "990121",
+                "place": "江口县化工园区临江化工厂",
+                "narrative": f"第{i}次续报。",
+            },
+        )
+    seen = {}
+    for who in ("duty", "health", "emergency"):
+        principal = _principal(world, who)
+        (hit,) = [h for h in search.search_events(principal, "").items if h.event.pk == a.pk]
+        visible = list(
+            Report.objects.filter(pk__in=reports_of_event(principal, a)).order_by(
+                "-occurred_at", "-pk"
+            )
+        )
+        assert hit.match_count == len(visible)
+        assert [r.report.pk for r in hit.reports] == [r.pk for r in visible[:5]]
+        seen[who] = len(visible)
+    assert seen["duty"] == 8 and seen["health"] < 8
+
+
+def reports_of_event(principal, event):
+    from fenghuo.events.selectors import reports_visible
+
+    return reports_visible(principal).filter(event=event).values("pk")
+
+
 def test_bad_filters_are_refused(world):
     duty = _principal(world, "duty")
     with pytest.raises(ValueError):

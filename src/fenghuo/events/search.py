@@ -36,7 +36,8 @@ from typing import Any, Generic, TypeVar
 import rjieba
 from django.db import NotSupportedError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from fenghuo.core.sandbox import DrillFilter, drill_q
@@ -520,20 +521,26 @@ def _browse_events(candidates: QuerySet[Report], offset: int, limit: int) -> Sea
             offset : offset + limit
         ]
     )
+    # Counted in the database and only the newest few read per event: an event of a major
+    # incident has hundreds of reports, and the page shows five.
+    in_page = candidates.filter(event__in=page)
+    counts = dict(
+        in_page.order_by()
+        .values("event_id")
+        .annotate(n=Count("pk", distinct=True))
+        .values_list("event_id", "n")
+    )
+    newest = [F("occurred_at").desc(), F("pk").desc()]
     per_event: dict[int, list[Report]] = {e.pk: [] for e in page}
     for report in (
-        candidates.filter(event__in=page)
+        in_page.annotate(rank=Window(RowNumber(), partition_by=F("event_id"), order_by=newest))
+        .filter(rank__lte=REPORTS_PER_EVENT)
         .select_related("unit", "category", "category__parent", "event")
-        .order_by("-occurred_at", "-pk")
+        .order_by(*newest)
     ):
         per_event[report.event_id].append(report)
     items = [
-        EventHit(
-            e,
-            0.0,
-            len(per_event[e.pk]),
-            [ReportHit(r, 0.0) for r in per_event[e.pk][:REPORTS_PER_EVENT]],
-        )
+        EventHit(e, 0.0, counts.get(e.pk, 0), [ReportHit(r, 0.0) for r in per_event[e.pk]])
         for e in page
     ]
     return SearchPage((), total, offset, limit, items)
