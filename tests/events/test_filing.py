@@ -122,6 +122,32 @@ def test_five_units_one_event_with_conflicts(county_tree):
     assert Event.objects.count() == 2
 
 
+def test_each_units_latest_report_gives_the_figures_all_reports_give(county_tree):
+    """Grading reads only each unit's latest report (events.selectors.latest_per_unit);
+    the figures table from those must be the one from every report, sources in order."""
+    people, t = county_tree["people"], county_tree
+    first = _file(people["county"], t["county"], "江口县化工园区发生爆炸", "发生爆炸。", 1, 2)
+    event = first.event
+    filings = [  # (unit, dead, injured): several units, each more than once, interleaved
+        ("emergency", 3, 4), ("health", 2, 9), ("emergency", 4, 4), ("county", 2, 3),
+        ("health", 5, 11), ("emergency", 3, 6),
+    ]  # fmt: skip
+    for i, (key, dead, injured) in enumerate(filings):
+        _file(
+            people[key], t[key], "化工厂爆炸续报", f"续报{i}。", dead, injured,
+            kind=ReportKind.FOLLOWUP, event=event, minutes=i + 1,
+        )  # fmt: skip
+    every = list(
+        Report.objects.filter(event=event, status="submitted")
+        .select_related("unit")
+        .order_by("received_at", "pk")
+    )
+    latest = selectors.latest_per_unit(event)
+    assert [r.unit_id for r in latest] == [t["county"].pk, t["emergency"].pk, t["health"].pk]
+    assert [(r.dead, r.injured) for r in latest] == [(2, 3), (3, 6), (5, 11)]
+    assert selectors.figures_table(event, latest) == selectors.figures_table(event, every)
+
+
 def test_missing_fields_named_and_nothing_saved(county_tree):
     from fenghuo.org.policy import principal_for
 
