@@ -52,16 +52,19 @@ RATES = {
 }  # fmt: skip
 
 
-def measure(repeat: int, reports: int, profile: str = "") -> dict:
+def measure(
+    repeat: int, reports: int, profile: str = "", *, points: int = 200, officers: int = 20
+) -> dict:
     """Runs inside Django (bench/_common.in_fresh_database). With `profile` (a request
-    type's name), that type only, under cProfile, and the SQL it sends."""
+    type's name), that type only, under cProfile, and the SQL it sends. `points` and
+    `officers` shrink the organisation (the suite's smoke test)."""
     from django.db import connection
     from django.test import Client
     from load.scenario import setup_org
 
     from fenghuo.org.models import Person
 
-    data = setup_org()
+    data = setup_org(points=points, officers=officers)
     rng = random.Random(7)
     points = data["points"]
     events: dict[str, list[int]] = {}

@@ -25,9 +25,9 @@ LOCUSTFILE = ROOT / "bench" / "load" / "locustfile.py"
 DESK_TEMPLATE = ROOT / "src" / "fenghuo" / "desk" / "templates" / "desk" / "duty_desk.html"
 
 
-def _scenario():
+def _scenario(name: str = "scenario"):
     spec = importlib.util.spec_from_file_location(
-        "load_scenario", ROOT / "bench" / "load" / "scenario.py"
+        f"load_{name}", ROOT / "bench" / "load" / f"{name}.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -70,6 +70,20 @@ def test_setup_builds_the_organisation_the_users_need():
         assert answer.status_code == 302
         assert client.get("/desk/").status_code == 200
     assert scenario.count_rows() == {"reports": 0, "events": 0, "idempotency": 0, "posts": 0}
+
+
+@pytest.mark.django_db
+def test_the_cost_table_times_every_request_type_of_the_scenario():
+    """bench/load/costs.py: every request type the locust users send, answered (it raises
+    on a wrong status) and measured, on a small organisation. No timing is judged."""
+    costs = _scenario("costs")
+    assert {n.removeprefix("panel ") for n in costs.RATES if n.startswith("panel ")} == set(
+        _panels()
+    )
+    result = costs.measure(2, 30, points=12, officers=2)
+    rows = {row["name"]: row for row in result["rows"]}
+    assert set(rows) == set(costs.RATES)
+    assert all(row["sql"] > 0 and row["cpu_ms"] > 0 for row in rows.values())
 
 
 def test_point_names_are_distinct_for_two_hundred():
