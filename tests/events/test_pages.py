@@ -417,6 +417,38 @@ def test_a_follow_up_draft_stays_out_of_the_timeline(client, county_tree):
     assert reports_on_timeline.count() == 2
 
 
+def test_a_long_timeline_shows_its_newest_entries_and_the_rest_on_request(
+    client, county_tree, two_events
+):
+    from fenghuo.events.views import TIMELINE_SHOWN
+
+    blast, _crash = two_events
+    start = clock.now()
+    TimelineEntry.objects.bulk_create(
+        TimelineEntry(
+            event=blast,
+            at=start + timedelta(minutes=i),
+            kind=TimelineKind.NOTE,
+            text=f"记录#{i:03d}#",
+        )
+        for i in range(TIMELINE_SHOWN + 5)
+    )
+    total = TimelineEntry.objects.filter(event=blast).count()
+    client.force_login(county_tree["people"]["health"])
+
+    timeline = client.get(reverse("event-detail", args=[blast.pk])).content.decode()
+    timeline = timeline.split('id="timeline"')[1]
+    shown = re.findall(r"记录#(\d+)#", timeline)
+    assert shown == [f"{i:03d}" for i in range(5, TIMELINE_SHOWN + 5)]  # newest, in order
+    assert f"较早的 {total - TIMELINE_SHOWN} 条记录未显示" in timeline
+    assert "临江化工厂爆炸伤员救治" not in timeline  # the first report's line is among them
+
+    everything = client.get(reverse("event-detail", args=[blast.pk]), {"timeline": "all"})
+    timeline = everything.content.decode().split('id="timeline"')[1]
+    assert len(re.findall(r"记录#\d+#", timeline)) == TIMELINE_SHOWN + 5
+    assert "未显示" not in timeline and "临江化工厂爆炸伤员救治" in timeline
+
+
 def test_figures_from_several_units_side_by_side_with_the_conflict(client, county_tree):
     people = county_tree["people"]
     first = _file(people["county"], county_tree["county"], "江口县化工园区发生爆炸", dead=3)

@@ -38,6 +38,10 @@ GRADES = {
 UNGRADED = ("待定级", "", "grade-none")
 REPORTING_ROLES = (Role.REPORTER, Role.UNIT_LEADER, Role.DUTY_OFFICER)
 MERGE_WINDOW = timedelta(days=7)
+# The event page shows the newest entries of the timeline; the rest on request
+# (?timeline=all): a major incident's event gathers thousands, and rendering them all
+# made its page cost seconds.
+TIMELINE_SHOWN = 100
 
 
 def grade_badge(event: Event) -> dict[str, str]:
@@ -180,6 +184,20 @@ def _visible_event(principal: Principal, pk: int) -> Event:
     )
 
 
+def _timeline(request: HttpRequest, principal: Principal, event: Event) -> dict[str, Any]:
+    """The timeline entries to show, oldest first, and how many older ones are left out."""
+    entries = selectors.event_timeline(principal, event)
+    if request.GET.get("timeline") == "all":
+        return {"timeline": list(entries), "timeline_hidden": 0}
+    newest = list(entries.reverse()[: TIMELINE_SHOWN + 1])
+    if len(newest) <= TIMELINE_SHOWN:
+        return {"timeline": newest[::-1], "timeline_hidden": 0}
+    return {
+        "timeline": newest[TIMELINE_SHOWN - 1 :: -1],
+        "timeline_hidden": entries.count() - TIMELINE_SHOWN,
+    }
+
+
 @login_required
 def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
     principal = principal_for(request.user)
@@ -230,7 +248,7 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "sources": table.sources,
             "figure_rows": _figure_rows(table),
             "conflicts": conflicts,
-            "timeline": list(selectors.event_timeline(principal, event)),
+            **_timeline(request, principal, event),
             "transitions": transitions,
             "is_duty": is_duty,
             "merge_targets": merge_targets,
