@@ -169,6 +169,33 @@ def test_grade_two_and_above_sound_the_alarm(world, grade, alarm):
     assert ("arrival alarm" in item["html"]) is alarm
 
 
+def test_an_item_shows_its_current_grade_and_read_state_however_often_it_is_read(world):
+    """The feed renders an item once per content and shares it between readers
+    (desk.views.RenderedItems): a changed grade or a message read must show at once."""
+    from fenghuo.notify.models import Message
+    from fenghuo.notify.services import notify_people
+
+    client = _client(world, "city_duty")
+    start = _feed(client)["cursor"]
+    filed = file_first(world, "emergency", title=TITLES["bureau"])
+    person = Person.objects.get(pk=world["people"]["city_duty"].pk)
+    notify_people([person], subject="请核实化工园区爆炸", body="速报", key="feed-cache-test")
+    for grade in (4, 2, 4, 1):
+        Event.objects.filter(pk=filed.event.pk).update(grade=grade)
+        items = _feed(client, start)["items"]
+        (arrival,) = [i for i in items if i["kind"] == "arrival"]
+        assert f"grade-{grade}" in arrival["html"] and arrival["alarm"] is (grade <= 2)
+    (same,) = [
+        i for i in _feed(_client(world, "county_duty"), start)["items"] if i["kind"] == "arrival"
+    ]
+    assert same["html"] == arrival["html"]  # another reader, the same row
+    (notice,) = [i for i in items if "请核实化工园区爆炸" in i["html"]]
+    assert "unread" in notice["html"]
+    Message.objects.filter(key="feed-cache-test").update(read_at=clock.now())
+    (notice,) = [i for i in _feed(client, start)["items"] if "请核实化工园区爆炸" in i["html"]]
+    assert "unread" not in notice["html"]
+
+
 def test_a_fresh_desk_starts_its_feed_below_what_it_shows(world):
     file_first(world, "emergency", title=TITLES["bureau"])
     client = _client(world, "city_duty")

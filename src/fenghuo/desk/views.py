@@ -13,6 +13,7 @@ import json
 import signal
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -230,17 +231,62 @@ def _notice_row(notice: Notice) -> dict[str, Any]:
     return {"n": notice}
 
 
-def _item(item: Item) -> dict[str, Any]:
+class RenderedItems:
+    """The feed's items as HTML, rendered once per distinct content and language.
+
+    Every open desk reads the same arrivals, and each poll asks again for the lookback
+    window's, so rendering each item per reader and per poll was most of a poll's CPU. The
+    key holds every value desk/arrival.html and desk/notice.html read (a template that
+    reads a new one must add it here), so a changed grade or a message marked read is a
+    new key, never a stale row. What the reader may see is decided before, by the selectors.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._html: OrderedDict[tuple, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def html(self, item: Item, language: str) -> str:
+        key = (language, *_content(item))
+        with self._lock:
+            found = self._html.get(key)
+            if found is not None:
+                self._html.move_to_end(key)
+                return found
+        if isinstance(item, Notice):
+            found = render_to_string("desk/notice.html", {"row": _notice_row(item)})
+        else:
+            found = render_to_string("desk/arrival.html", {"row": _arrival_row(item)})
+        with self._lock:
+            self._html[key] = found
+            while len(self._html) > self.size:
+                self._html.popitem(last=False)
+        return found
+
+
+def _content(item: Item) -> tuple:
     if isinstance(item, Notice):
-        html = render_to_string("desk/notice.html", {"row": _notice_row(item)})
-        return {"key": item.key, "kind": "notice", "alarm": item.alarm, "html": html}
-    html = render_to_string("desk/arrival.html", {"row": _arrival_row(item)})
-    return {"key": item.key, "kind": "arrival", "alarm": item.alarm, "html": html}
+        m = item.message
+        return (item.key, m.pk, m.urgent, m.read_at is None, m.created_at, m.is_drill, m.link,
+                m.subject, m.body)  # fmt: skip
+    r = item.report
+    return (item.key, item.is_draft, item.event.pk if item.event else None,
+            item.event.grade if item.event else None, item.at, r.pk, r.kind, r.sequence,
+            r.channel, r.is_urgent, r.confidentiality, r.title, r.unit.name)  # fmt: skip
+
+
+RENDERED = RenderedItems()
+
+
+def _item(item: Item, language: str) -> dict[str, Any]:
+    kind = "notice" if isinstance(item, Notice) else "arrival"
+    html = RENDERED.html(item, language)
+    return {"key": item.key, "kind": kind, "alarm": item.alarm, "html": html}
 
 
 def _read(reader: FeedReader, language: str) -> list[dict[str, Any]]:
     with translation.override(language):
-        return [_item(item) for item in reader.read()]
+        return [_item(item, language) for item in reader.read()]
 
 
 def _start(request: HttpRequest, user: Any) -> FeedReader:
