@@ -235,7 +235,7 @@ class RenderedItems:
     """The feed's items as HTML, rendered once per distinct content and language.
 
     Every open desk reads the same arrivals, and each poll asks again for the lookback
-    window's, so rendering each item per reader and per poll was most of a poll's CPU. The
+    window's, so rendering each item per reader and per poll was a third of a poll's CPU. The
     key holds every value desk/arrival.html and desk/notice.html read (a template that
     reads a new one must add it here), so a changed grade or a message marked read is a
     new key, never a stale row. What the reader may see is decided before, by the selectors.

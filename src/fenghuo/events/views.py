@@ -39,8 +39,8 @@ UNGRADED = ("待定级", "", "grade-none")
 REPORTING_ROLES = (Role.REPORTER, Role.UNIT_LEADER, Role.DUTY_OFFICER)
 MERGE_WINDOW = timedelta(days=7)
 # The event page shows the newest entries of the timeline; the rest on request
-# (?timeline=all): a major incident's event gathers thousands, and rendering them all
-# made its page cost seconds.
+# (?timeline=all): a major incident's event gathers a few lines per report, thousands in
+# all, and the page's cost grew with every one.
 TIMELINE_SHOWN = 100
 
 
