@@ -18,6 +18,7 @@ Not a benchmark of bench/run.py and not in the suite.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import random
@@ -32,6 +33,20 @@ BENCH_DIR = Path(__file__).resolve().parent.parent
 if str(BENCH_DIR) not in sys.path:
     sys.path.insert(0, str(BENCH_DIR))
 
+
+def _panel_timers() -> dict[str, int]:
+    """The desk panels' refresh timers as the locust users keep them: read from the
+    locustfile's syntax tree, not imported (importing locust patches the standard library
+    with gevent)."""
+    tree = ast.parse(Path(__file__).with_name("locustfile.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "PANELS" for t in node.targets
+        ):
+            return ast.literal_eval(node.value)
+    raise RuntimeError("no PANELS in bench/load/locustfile.py")
+
+
 # Requests per second of each type in the scenario (bench/load/locustfile.py): 200 points
 # acting every 10-30 s (12 % first reports), 20 officers polling every ~2 s, refreshing
 # each panel on its timer and browsing every 30 s (which reloads /desk/ too).
@@ -42,14 +57,8 @@ RATES = {
     "page /desk/": 20 / 30,
     "page /events/": 20 / 30,
     "page /events/[id]/": 20 / 30,
-    **{
-        f"panel {name}": 20 / every
-        for name, every in {
-            "routes": 10, "obligations": 15, "events": 15, "dead-letters": 15, "workers": 15,
-            "inbox": 30, "drills": 30, "assess": 60, "duty": 60,
-        }.items()
-    },
-}  # fmt: skip
+    **{f"panel {name}": 20 / every for name, every in _panel_timers().items()},
+}
 
 
 def measure(

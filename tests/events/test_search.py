@@ -314,25 +314,17 @@ def test_browsing_counts_every_visible_report_and_shows_the_newest_five(world):
                 "narrative": f"第{i}次续报。",
             },
         )
+    from fenghuo.events.selectors import reports_visible
+
     seen = {}
     for who in ("duty", "health", "emergency"):
         principal = _principal(world, who)
         (hit,) = [h for h in search.search_events(principal, "").items if h.event.pk == a.pk]
-        visible = list(
-            Report.objects.filter(pk__in=reports_of_event(principal, a)).order_by(
-                "-occurred_at", "-pk"
-            )
-        )
+        visible = list(reports_visible(principal).filter(event=a).order_by("-occurred_at", "-pk"))
         assert hit.match_count == len(visible)
         assert [r.report.pk for r in hit.reports] == [r.pk for r in visible[:5]]
         seen[who] = len(visible)
     assert seen["duty"] == 8 and seen["health"] < 8
-
-
-def reports_of_event(principal, event):
-    from fenghuo.events.selectors import reports_visible
-
-    return reports_visible(principal).filter(event=event).values("pk")
 
 
 def test_bad_filters_are_refused(world):
