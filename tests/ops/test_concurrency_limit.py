@@ -1,11 +1,13 @@
 """The per-process concurrency limit in front of Django (fenghuo.asgi): at most
 FENGHUO_WEB_CONCURRENCY requests run at once, the rest wait their turn in order; streams
-and liveness endpoints are not held back."""
+and liveness endpoints are not held back. And which handler serves what: plain requests
+the WSGI handler in a thread pool, the event stream the ASGI handler."""
 
 import asyncio
+import json
 from concurrent.futures import ThreadPoolExecutor
 
-from fenghuo.asgi import ConcurrencyLimit
+from fenghuo.asgi import ConcurrencyLimit, Handlers, application
 
 
 class Recorder:
@@ -52,3 +54,43 @@ def test_a_limit_of_zero_turns_it_off():
     inner = Recorder()
     _run(ConcurrencyLimit(inner, 0), [f"/events/{i}/" for i in range(6)])
     assert inner.most == 6
+
+
+def test_plain_requests_go_to_the_thread_pool_and_the_stream_to_the_asgi_handler():
+    pool, stream = Recorder(), Recorder()
+    app = Handlers(pool, stream)
+    _run(app, ["/events/1/", "/api/reports", "/healthz", "/desk/stream/", "/desk/feed/"])
+    assert pool.order == ["/events/1/", "/api/reports", "/healthz", "/desk/feed/"]
+    assert stream.order == ["/desk/stream/"]
+
+
+def test_the_served_application_answers_a_plain_request_through_the_pool():
+    """`fenghuo.asgi.application` end to end for a request that needs no database: the
+    WSGI handler in a pool thread, the answer sent back through the event loop."""
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/healthz",
+        "raw_path": b"/healthz",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, application(scope, receive, send)).result()
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 200
+    body = b"".join(m.get("body", b"") for m in sent[1:])
+    assert json.loads(body)["status"] == "ok"
