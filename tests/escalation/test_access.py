@@ -2,6 +2,7 @@
 page actions for sign-off and receipt."""
 
 import json
+import re
 
 import pytest
 from django.template import Context, Template
@@ -9,7 +10,14 @@ from django.test import Client, RequestFactory
 
 from fenghuo.core.models import AuditEntry, Confidentiality
 from fenghuo.escalation import selectors
-from fenghuo.escalation.models import Obligation, ObligationKind, Route, RouteState
+from fenghuo.escalation.models import (
+    OPEN_STATES,
+    Obligation,
+    ObligationKind,
+    Route,
+    RouteState,
+)
+from fenghuo.events.models import ReportKind
 from fenghuo.org import services as org_services
 from tests.conftest import SYSTEM
 from tests.escalation.world import file_report
@@ -168,8 +176,8 @@ def test_api_escalation_policy(world):
 # --- pages --------------------------------------------------------------------------------
 
 
-def _fragment(world, who: str, event) -> str:
-    request = RequestFactory().get(f"/events/{event.pk}/")
+def _fragment(world, who: str, event, query: str = "") -> str:
+    request = RequestFactory().get(f"/events/{event.pk}/{query}")
     request.user = world["people"][who]
     template = Template(
         "{% load escalation %}{% event_routes event %}{% event_obligations event %}"
@@ -243,3 +251,45 @@ def test_an_administrator_edits_an_offices_chain_in_the_admin_audited(world):
     type(duty).objects.filter(pk=duty.pk).update(is_staff=True)
     response = _client(world, "county_duty").get("/admin/escalation/escalationpolicy/")
     assert response.status_code == 403
+
+
+def test_the_fragments_show_the_newest_rows_every_open_obligation_and_the_rest_on_request(
+    world, monkeypatch
+):
+    from fenghuo.escalation.templatetags import escalation as tags
+
+    filed = file_report(world, "environment", dead=2)
+    event = filed.event
+    for dead in (3, 4, 5):
+        file_report(world, "environment", kind=ReportKind.FOLLOWUP, event=event, dead=dead)
+    who = principal(world, "county_duty")
+    routes = list(selectors.event_routes(who, event))
+    obligations = list(selectors.event_obligations(who, event))
+    open_ones = [o for o in obligations if o.state in OPEN_STATES]
+    closed = [o for o in obligations if o.state not in OPEN_STATES]
+    assert len(routes) > 2 and len(closed) > 1 and len(open_ones) > 1  # some to leave out
+    monkeypatch.setattr(tags, "ROUTES_SHOWN", 2)
+    monkeypatch.setattr(tags, "OBLIGATIONS_SHOWN", len(open_ones) + 1)
+
+    def shown(html: str, attribute: str) -> list[int]:
+        return [int(pk) for pk in re.findall(rf'data-{attribute}="(\d+)"', html)]
+
+    html = _fragment(world, "county_duty", event)
+    assert shown(html, "route") == [r.pk for r in routes[-2:]]
+    assert f"较早的 {len(routes) - 2} 条报送记录未显示" in html
+    # Every open obligation, then the newest closed one, in order of due time.
+    expected = sorted([*open_ones, closed[-1]], key=lambda o: (o.due_at, o.pk))
+    assert shown(html, "obligation") == [o.pk for o in expected]
+    assert f"另有 {len(closed) - 1} 条义务未显示" in html
+
+    # Fewer places than open obligations: the soonest due of those.
+    monkeypatch.setattr(tags, "OBLIGATIONS_SHOWN", 1)
+    html = _fragment(world, "county_duty", event)
+    soonest = min(open_ones, key=lambda o: (o.due_at, o.pk))
+    assert shown(html, "obligation") == [soonest.pk]
+    assert f"另有 {len(obligations) - 1} 条义务未显示" in html
+
+    everything = _fragment(world, "county_duty", event, "?routes=all&obligations=all")
+    assert shown(everything, "route") == [r.pk for r in routes]
+    assert shown(everything, "obligation") == [o.pk for o in obligations]
+    assert "未显示" not in everything

@@ -449,6 +449,70 @@ def test_a_long_timeline_shows_its_newest_entries_and_the_rest_on_request(
     assert "未显示" not in timeline and "临江化工厂爆炸伤员救治" in timeline
 
 
+def test_a_long_chain_shows_its_first_and_newest_reports_and_the_rest_on_request(
+    client, county_tree, monkeypatch
+):
+    from fenghuo.events import views
+    from fenghuo.events.views import CHAIN_NEWEST
+
+    people, county = county_tree["people"], county_tree["county"]
+    first = _file(people["county"], county, "江口县化工园区发生爆炸", dead=1)
+    event = first.event
+    followups = [
+        services.file_report(
+            principal_for(people["county"]),
+            unit=county,
+            kind=ReportKind.FOLLOWUP,
+            channel=Channel.WEB,
+            event=event,
+            data={"narrative": f"续报情况第{i}次。", "dead": i},
+        ).report
+        for i in range(2, CHAIN_NEWEST + 6)  # a chain of CHAIN_NEWEST + 5 reports
+    ]
+    health = services.file_report(
+        principal_for(people["health"]),
+        unit=county_tree["health"],
+        kind=ReportKind.FIRST,
+        channel=Channel.WEB,
+        event=event,
+        data={"narrative": "伤员救治情况。", "injured": 3},
+    ).report
+    client.force_login(people["duty"])
+    url = reverse("event-detail", args=[event.pk])
+
+    def shown(page: str) -> tuple[list[int], str]:
+        chain = page.split('id="reports"')[1].split('id="timeline"')[0]
+        return [int(pk) for pk in re.findall(r'<li id="report-(\d+)"', chain)], chain
+
+    page = client.get(url).content.decode()
+    ids, chain = shown(page)
+    county_ids = [first.report.pk] + [r.pk for r in followups]
+    newest = county_ids[-CHAIN_NEWEST:]
+    assert ids == [first.report.pk, *newest, health.pk]  # first, then the newest, in order
+    assert f"中间 {len(county_ids) - CHAIN_NEWEST - 1} 份报告未显示" in chain
+    assert chain.count("未显示") == 1  # the one-report chain is whole
+    # The counts and the figures are of every report, not of those shown.
+    assert f"{len(county_ids) + 1} 份，来自 2 个单位" in page
+    last_dead = followups[-1].dead
+    row = re.search(r'data-figure="dead">(.*?)</tr>', page, re.S).group(1)
+    assert re.findall(r'<td class="num">(.*?)</td>', row)[0] == str(last_dead)  # county's
+
+    ids, chain = shown(client.get(url, {"reports": "all"}).content.decode())
+    assert ids == [*county_ids, health.pk]
+    assert "未显示" not in chain
+
+    # Past the page's budget of reports, the units that reported later are left out
+    # whole, and said so; their figures stay in the table.
+    monkeypatch.setattr(views, "REPORTS_SHOWN", 3)
+    page = client.get(url).content.decode()
+    ids, chain = shown(page)
+    assert ids == [first.report.pk, *newest]
+    assert "另有 1 个单位的 1 份报告未显示" in chain
+    assert "江口县卫生健康局" in page.split('id="figures"')[1].split('id="reports"')[0]
+    ids, chain = shown(client.get(url, {"reports": "all"}).content.decode())
+    assert ids == [*county_ids, health.pk]
+
+
 def test_figures_from_several_units_side_by_side_with_the_conflict(client, county_tree):
     people = county_tree["people"]
     first = _file(people["county"], county_tree["county"], "江口县化工园区发生爆炸", dead=3)

@@ -1,13 +1,18 @@
-"""Reads of the shared kernel: audit-chain verification and worker health."""
+"""Reads of the shared kernel: audit-chain verification, worker health, and the newest
+rows of a long list a page shows in part."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from django.conf import settings
+from django.db.models import Model, QuerySet
 
 from fenghuo.core import clock
 from fenghuo.core.audit import GENESIS_HASH, digest_of
 from fenghuo.core.models import AuditEntry, AuditHead, WorkerHeartbeat
+
+M = TypeVar("M", bound=Model)
 
 
 @dataclass(frozen=True)
@@ -78,3 +83,16 @@ def worker_statuses() -> list[WorkerStatus]:
 
 def workers_alive() -> bool:
     return any(status.alive for status in worker_statuses())
+
+
+def newest_rows(rows: QuerySet[M], shown: int) -> tuple[list[M], int]:
+    """The last `shown` rows of an ordered queryset, in its order, and how many rows come
+    before them: a page's list of an event's timeline, routes or obligations grows with
+    every report of a major incident, and a page shows the newest and says how many it
+    left out (one query, and a count only when some are left out)."""
+    if shown <= 0:
+        return [], rows.count()
+    newest = list(rows.reverse()[: shown + 1])
+    if len(newest) <= shown:
+        return newest[::-1], 0
+    return newest[shown - 1 :: -1], rows.count() - shown

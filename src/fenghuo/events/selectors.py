@@ -171,14 +171,16 @@ def figures_table(event: Event, reports: list[Report]) -> FiguresTable:
     return FiguresTable(sources, current, basis, conflicts)
 
 
-def latest_per_unit(event: Event) -> list[Report]:
-    """Each unit's latest submitted report on `event`, the units in the order they first
-    reported: all `figures_table` reads, without loading every report of a big event (a
-    follow-up grades its event again)."""
+def latest_per_unit(event: Event, reports: QuerySet[Report] | None = None) -> list[Report]:
+    """Each unit's latest submitted report on `event` (of `reports`, e.g. those a reader
+    may see; all by default), the units in the order they first reported: all
+    `figures_table` reads, without loading every report of a big event (a follow-up grades
+    its event again, and the event page shows a long chain in part)."""
     arrival = [F("received_at").asc(), F("pk").asc()]
     by_unit = {"partition_by": F("unit_id")}
+    base = Report.objects.all() if reports is None else reports
     return list(
-        Report.objects.filter(event=event, status=ReportStatus.SUBMITTED)
+        base.filter(event=event, status=ReportStatus.SUBMITTED)
         .annotate(
             newest=Window(
                 RowNumber(), order_by=[F("received_at").desc(), F("pk").desc()], **by_unit

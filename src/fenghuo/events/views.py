@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -20,6 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from fenghuo.core.sandbox import same_as
+from fenghuo.core.selectors import newest_rows
 from fenghuo.events import attachments, search, selectors, services
 from fenghuo.events.forms import EventFilterForm
 from fenghuo.events.models import FIGURES, Event, EventStatus, Report, ReportStatus
@@ -42,6 +44,13 @@ MERGE_WINDOW = timedelta(days=7)
 # (?timeline=all): a major incident's event gathers a few lines per report, thousands in
 # all, and the page's cost grew with every one.
 TIMELINE_SHOWN = 100
+# The report chains show each unit's first report and its newest CHAIN_NEWEST, and the
+# chains of the units that reported first up to REPORTS_SHOWN reports in all; the rest on
+# request (?reports=all). A major incident's event gathers hundreds of reports from dozens
+# of units, and each one rendered cost the page ~2 ms; the figures table still shows
+# every unit's latest figures.
+CHAIN_NEWEST = 4
+REPORTS_SHOWN = 40
 
 
 def grade_badge(event: Event) -> dict[str, str]:
@@ -169,12 +178,58 @@ def _figure_rows(table: selectors.FiguresTable) -> list[FigureRow]:
     ]
 
 
-def _chains(reports: list[Report]) -> list[tuple[Unit, list[Report]]]:
-    """Each unit's reports in order: 首报 → 续报一 → … → 终报."""
-    chains: dict[int, tuple[Unit, list[Report]]] = {}
-    for report in reports:
-        chains.setdefault(report.unit_id, (report.unit, []))[1].append(report)
-    return list(chains.values())
+@dataclass(frozen=True)
+class Chain:
+    """One unit's reports on the page in order (首报 → 续报一 → … → 终报), with `hidden`
+    of them left out after the first."""
+
+    unit: Unit
+    reports: list[Report]
+    hidden: int
+
+
+@dataclass(frozen=True)
+class ChainPlan:
+    shown: list[tuple[list[int], int]]  # per unit: ids to show, how many left out
+    submitted: int  # submitted reports of every unit
+    units: int  # units with a report
+    units_left_out: int  # units whose chains are not shown at all
+    reports_left_out: int  # their reports
+
+
+def _chain_plan(reports: QuerySet[Report], everything: bool) -> ChainPlan:
+    """Which reports the chains show, read from ids alone (a long chain costs the page
+    only its ids): units in the order they first reported, each unit's first report and
+    its newest CHAIN_NEWEST, until REPORTS_SHOWN; or all."""
+    by_unit: dict[int, list[int]] = {}
+    submitted = 0
+    for pk, unit_id, status in reports.values_list("pk", "unit_id", "status"):
+        by_unit.setdefault(unit_id, []).append(pk)
+        submitted += status == ReportStatus.SUBMITTED
+    shown: list[tuple[list[int], int]] = []
+    budget = REPORTS_SHOWN
+    left_units = left_reports = 0
+    for ids in by_unit.values():
+        if not everything and budget <= 0:
+            left_units += 1
+            left_reports += len(ids)
+            continue
+        if everything or len(ids) <= CHAIN_NEWEST + 1:
+            chosen, hidden = ids, 0
+        else:
+            chosen, hidden = [ids[0], *ids[-CHAIN_NEWEST:]], len(ids) - CHAIN_NEWEST - 1
+        shown.append((chosen, hidden))
+        budget -= len(chosen)
+    return ChainPlan(shown, submitted, len(by_unit), left_units, left_reports)
+
+
+def _chains(plan: ChainPlan, reports: dict[int, Report]) -> list[Chain]:
+    chains = []
+    for ids, hidden in plan.shown:
+        shown = [reports[pk] for pk in ids if pk in reports]
+        if shown:
+            chains.append(Chain(shown[0].unit, shown, hidden))
+    return chains
 
 
 def _visible_event(principal: Principal, pk: int) -> Event:
@@ -189,21 +244,21 @@ def _timeline(request: HttpRequest, principal: Principal, event: Event) -> dict[
     entries = selectors.event_timeline(principal, event)
     if request.GET.get("timeline") == "all":
         return {"timeline": list(entries), "timeline_hidden": 0}
-    newest = list(entries.reverse()[: TIMELINE_SHOWN + 1])
-    if len(newest) <= TIMELINE_SHOWN:
-        return {"timeline": newest[::-1], "timeline_hidden": 0}
-    return {
-        "timeline": newest[TIMELINE_SHOWN - 1 :: -1],
-        "timeline_hidden": entries.count() - TIMELINE_SHOWN,
-    }
+    timeline, hidden = newest_rows(entries, TIMELINE_SHOWN)
+    return {"timeline": timeline, "timeline_hidden": hidden}
 
 
 @login_required
 def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
     principal = principal_for(request.user)
     event = _visible_event(principal, pk)
-    reports = list(selectors.event_reports(principal, event).prefetch_related("attachments"))
-    submitted = [r for r in reports if r.status == ReportStatus.SUBMITTED]
+    visible = selectors.event_reports(principal, event)
+    plan = _chain_plan(visible, request.GET.get("reports") == "all")
+    reports = list(
+        visible.filter(pk__in=[pk for ids, _ in plan.shown for pk in ids]).prefetch_related(
+            "attachments"
+        )
+    )
     own_units = {u.pk for u in units_with_role(principal, *REPORTING_ROLES)}
     for report in reports:
         report.may_attach = report.unit_id in own_units and report.status == ReportStatus.SUBMITTED
@@ -211,7 +266,7 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
         report.figure_summary = services.figures_text(values)
         submitted_report = report.status == ReportStatus.SUBMITTED
         report.docx_url = _docx_url(report.pk) if submitted_report else None
-    table = selectors.figures_table(event, reports)
+    table = selectors.figures_table(event, selectors.latest_per_unit(event, visible))
     conflicts = [
         (FIGURES[name], "、".join(f"{unit} {value}" for unit, value in values))
         for name, values in table.conflicts.items()
@@ -243,8 +298,8 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "title": event.title,
             "event": event,
             "grade": grade_badge(event),
-            "chains": _chains(reports),
-            "report_count": len(submitted),
+            "chains": _chains(plan, {r.pk: r for r in reports}),
+            "chain_plan": plan,
             "sources": table.sources,
             "figure_rows": _figure_rows(table),
             "conflicts": conflicts,
