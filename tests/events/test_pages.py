@@ -452,6 +452,7 @@ def test_a_long_timeline_shows_its_newest_entries_and_the_rest_on_request(
 def test_a_long_chain_shows_its_first_and_newest_reports_and_the_rest_on_request(
     client, county_tree, monkeypatch
 ):
+    from fenghuo.assess.templatetags import assess as adoption_tags
     from fenghuo.events import views
     from fenghuo.events.views import CHAIN_NEWEST
 
@@ -511,6 +512,21 @@ def test_a_long_chain_shows_its_first_and_newest_reports_and_the_rest_on_request
     assert "江口县卫生健康局" in page.split('id="figures"')[1].split('id="reports"')[0]
     ids, chain = shown(client.get(url, {"reports": "all"}).content.decode())
     assert ids == [*county_ids, health.pk]
+
+    # The adoption list (the city's duty officer may adopt every one): the newest reports.
+    monkeypatch.setattr(adoption_tags, "ADOPTION_SHOWN", 3)
+
+    def adoptable(query: dict) -> tuple[list[int], str]:
+        page = client.get(url, query).content.decode()
+        section = page.split('id="adoption"')[1].split("</section>")[0]
+        return [int(pk) for pk in re.findall(r'id="adoption-(\d+)"', section)], section
+
+    every = [*county_ids, health.pk]
+    ids, section = adoptable({})
+    assert ids == every[-3:]
+    assert f"较早的 {len(every) - 3} 份报告未显示" in section
+    ids, section = adoptable({"adoption": "all"})
+    assert ids == every and "未显示" not in section
 
 
 def test_figures_from_several_units_side_by_side_with_the_conflict(client, county_tree):

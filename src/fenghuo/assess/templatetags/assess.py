@@ -8,11 +8,17 @@ from typing import Any
 from django import template
 
 from fenghuo.assess import selectors, services
+from fenghuo.core.selectors import newest_rows
 from fenghuo.events.models import Event, ReportStatus
 from fenghuo.events.selectors import event_reports
+from fenghuo.org.models import Unit
 from fenghuo.org.policy import principal_for
 
 register = template.Library()
+
+# The adoption list shows the newest submitted reports (?adoption=all every one): a major
+# incident's event gathers hundreds, each with its own form.
+ADOPTION_SHOWN = 30
 
 
 @register.inclusion_tag("assess/_event_assess.html", takes_context=True)
@@ -22,7 +28,11 @@ def event_assess(context: dict[str, Any], event: Event) -> dict[str, Any]:
     adoptions: dict[int, list] = {}
     for adoption in selectors.adoptions_of(principal, event):
         adoptions.setdefault(adoption.report_id, []).append(adoption)
-    submitted = [r for r in event_reports(principal, event) if r.status == ReportStatus.SUBMITTED]
+    rows = event_reports(principal, event).filter(status=ReportStatus.SUBMITTED)
+    if request.GET.get("adoption") == "all":
+        submitted, hidden = list(rows), 0
+    else:
+        submitted, hidden = newest_rows(rows, ADOPTION_SHOWN)
     offices_of = selectors.adopting_offices_of(principal, submitted)
     reports = []
     for report in submitted:
@@ -35,12 +45,13 @@ def event_assess(context: dict[str, Any], event: Event) -> dict[str, Any]:
                 "may_adopt": bool(offices) and offices[0].pk not in {a.office_id for a in done},
             }
         )
-    units = {r["report"].unit for r in reports}
+    units = Unit.objects.filter(pk__in=rows.values("unit_id"))
     return {
         "event": event,
         "similar": services.similar_events(principal, event),
         "findings": list(selectors.event_findings(principal, event)),
         "reports": reports,
+        "adoption_hidden": hidden,
         "show_adoption": any(r["adoptions"] or r["may_adopt"] for r in reports),
         "cases": list(selectors.cases_visible(principal).filter(event=event).order_by("at", "pk")),
         "ended": event.status in selectors.ENDED,
