@@ -85,11 +85,13 @@ def workers_alive() -> bool:
     return any(status.alive for status in worker_statuses())
 
 
-def newest_rows(rows: QuerySet[M], shown: int) -> tuple[list[M], int]:
-    """The last `shown` rows of an ordered queryset, in its order, and how many rows come
-    before them: a page's list of an event's timeline, routes or obligations grows with
-    every report of a major incident, and a page shows the newest and says how many it
-    left out (one query, and a count only when some are left out)."""
+def newest_rows(rows: QuerySet[M], shown: int | None) -> tuple[list[M], int]:
+    """The last `shown` rows of an ordered queryset (all when None), in its order, and how
+    many rows come before them: a page's list of an event's timeline, routes or
+    obligations grows with every report of a major incident, and a page shows the newest
+    and says how many it left out (one query, and a count only when some are left out)."""
+    if shown is None:
+        return list(rows), 0
     if shown <= 0:
         return [], rows.count()
     newest = list(rows.reverse()[: shown + 1])

@@ -241,10 +241,8 @@ def _visible_event(principal: Principal, pk: int) -> Event:
 
 def _timeline(request: HttpRequest, principal: Principal, event: Event) -> dict[str, Any]:
     """The timeline entries to show, oldest first, and how many older ones are left out."""
-    entries = selectors.event_timeline(principal, event)
-    if request.GET.get("timeline") == "all":
-        return {"timeline": list(entries), "timeline_hidden": 0}
-    timeline, hidden = newest_rows(entries, TIMELINE_SHOWN)
+    shown = None if request.GET.get("timeline") == "all" else TIMELINE_SHOWN
+    timeline, hidden = newest_rows(selectors.event_timeline(principal, event), shown)
     return {"timeline": timeline, "timeline_hidden": hidden}
 
 

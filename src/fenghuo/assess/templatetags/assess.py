@@ -29,10 +29,8 @@ def event_assess(context: dict[str, Any], event: Event) -> dict[str, Any]:
     for adoption in selectors.adoptions_of(principal, event):
         adoptions.setdefault(adoption.report_id, []).append(adoption)
     rows = event_reports(principal, event).filter(status=ReportStatus.SUBMITTED)
-    if request.GET.get("adoption") == "all":
-        submitted, hidden = list(rows), 0
-    else:
-        submitted, hidden = newest_rows(rows, ADOPTION_SHOWN)
+    shown = None if request.GET.get("adoption") == "all" else ADOPTION_SHOWN
+    submitted, hidden = newest_rows(rows, shown)
     offices_of = selectors.adopting_offices_of(principal, submitted)
     reports = []
     for report in submitted:

@@ -27,11 +27,8 @@ OBLIGATIONS_SHOWN = 50
 def event_routes(context: dict[str, Any], event: Event) -> dict[str, Any]:
     request = context["request"]
     principal = principal_for(request.user)
-    rows = selectors.event_routes(principal, event)
-    if request.GET.get("routes") == "all":
-        routes, hidden = list(rows), 0
-    else:
-        routes, hidden = newest_rows(rows, ROUTES_SHOWN)
+    shown = None if request.GET.get("routes") == "all" else ROUTES_SHOWN
+    routes, hidden = newest_rows(selectors.event_routes(principal, event), shown)
     for route in routes:
         route.may_sign_off = selectors.may_sign_off(principal, route)
         route.may_acknowledge = selectors.may_acknowledge(principal, route)
