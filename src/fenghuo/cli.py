@@ -82,6 +82,9 @@ def serve(args: list[str]) -> int:
         _option(args, "--workers", "FENGHUO_WEB_WORKERS", "1"),
     )
     _metrics_dir(port)
+    # The opinion stream's batches in a lower-priority process of each web process
+    # (opinion/offload.py), so reports do not wait behind them.
+    os.environ.setdefault("FENGHUO_OPINION_PROCESSES", "1")
     os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with uvicorn
     return 0
 

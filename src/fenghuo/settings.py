@@ -285,6 +285,10 @@ FENGHUO_NOTIFY_CHAIN = _env_list(
 
 # Enables /_bench/hello, the bare Django view the benchmarks measure against.
 FENGHUO_BENCH = _env_bool("FENGHUO_BENCH")
+# Processes per web process that run the opinion stream's batches (opinion/offload.py), and
+# their nice level; 0 runs them in the request's thread. `fenghuo serve` defaults to 1.
+FENGHUO_OPINION_PROCESSES = int(os.environ.get("FENGHUO_OPINION_PROCESSES", "0"))
+FENGHUO_OPINION_NICE = int(os.environ.get("FENGHUO_OPINION_NICE", "10"))
 
 # Operations (ops/): /metrics answers these addresses (networks allowed) or a request with
 # "Authorization: Bearer <FENGHUO_METRICS_TOKEN>"; everyone else gets 403.

@@ -18,7 +18,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 
-from fenghuo.opinion import selectors, services
+from fenghuo.opinion import offload, selectors, services
 from fenghuo.opinion.models import Post, Scheme
 from fenghuo.org.auth import request_principal
 from fenghuo.org.models import Unit
@@ -79,9 +79,7 @@ class PreviewOut(Schema):
 def ingest_posts(request: HttpRequest) -> dict:
     principal = request_principal(request)
     services.require_ingest(principal)
-    result = services.ingest(
-        services.parse_jsonl(request.body), source=f"api:{principal.label}", actor=principal
-    )
+    result = offload.ingest_body(request.body, source=f"api:{principal.label}", actor=principal)
     return result.as_dict()
 
 
