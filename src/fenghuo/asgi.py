@@ -15,13 +15,15 @@ The limit. Without it a process under a burst runs as many requests at once as a
 dozens of threads take turns at one GIL, each holding a pooled connection (often
 mid-transaction) while it waits for the CPU, and every request is slowed to the pace of all
 of them. The limit lets FENGHUO_WEB_CONCURRENCY requests per process run and queues the
-rest, first come first served, in the event loop, where waiting costs nothing. Long-lived
+rest in the event loop, where waiting costs nothing: reports being filed first, then
+everything else, each first come first served. Long-lived
 streams and the liveness endpoints an outside monitor polls are not counted (the pool has
 room for them beyond the limit).
 """
 
 import asyncio
 import os
+from collections import deque
 from typing import Any
 
 from a2wsgi import WSGIMiddleware
@@ -34,6 +36,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fenghuo.settings")
 
 STREAM_PATHS = ("/desk/stream/",)
 UNLIMITED_PATHS = (*STREAM_PATHS, "/healthz", "/heartbeat", "/metrics")
+# Filing a report: the API and the web form (new, edit and submit a draft).
+REPORT_PATHS = ("/api/reports", "/reports/")
 # Threads of the pool when the limit is off (FENGHUO_WEB_CONCURRENCY=0).
 UNLIMITED_POOL = 32
 
@@ -42,16 +46,51 @@ class ConcurrencyLimit:
     def __init__(self, app: Any, limit: int) -> None:
         self.app = app
         self.limit = limit
-        self._semaphore: asyncio.Semaphore | None = None
+        self.running = 0
+        # Waiting requests, reports first: each waits on a future that `_release` completes
+        # when it hands over a slot.
+        self._waiting: tuple[deque[asyncio.Future], deque[asyncio.Future]] = (deque(), deque())
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if self.limit <= 0 or scope["type"] != "http" or scope["path"].startswith(UNLIMITED_PATHS):
             await self.app(scope, receive, send)
             return
-        if self._semaphore is None:  # created in the server's event loop
-            self._semaphore = asyncio.Semaphore(self.limit)
-        async with self._semaphore:
+        await self._acquire(first=_is_report(scope))
+        try:
             await self.app(scope, receive, send)
+        finally:
+            self._release()
+
+    async def _acquire(self, *, first: bool) -> None:
+        if self.running < self.limit and not any(self._waiting):
+            self.running += 1
+            return
+        queue = self._waiting[0 if first else 1]
+        turn = asyncio.get_running_loop().create_future()
+        queue.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:  # the client went away while waiting
+            if turn.done() and not turn.cancelled():
+                self._release()  # the slot was handed over just before: pass it on
+            else:
+                queue.remove(turn)
+            raise
+
+    def _release(self) -> None:
+        for queue in self._waiting:
+            while queue:
+                turn = queue.popleft()
+                if not turn.done():
+                    turn.set_result(None)  # the slot passes on; `running` is unchanged
+                    return
+        self.running -= 1
+
+
+def _is_report(scope: dict[str, Any]) -> bool:
+    """A report being filed (the API, the web form): it is admitted before pages, panels
+    and polls waiting in the same process, so a burst of reading does not delay it."""
+    return scope.get("method") == "POST" and scope["path"].startswith(REPORT_PATHS)
 
 
 class Handlers:

@@ -1,5 +1,6 @@
 """The per-process concurrency limit in front of Django (fenghuo.asgi): at most
-FENGHUO_WEB_CONCURRENCY requests run at once, the rest wait their turn in order; streams
+FENGHUO_WEB_CONCURRENCY requests run at once, the rest wait their turn in order, reports
+being filed first; streams
 and liveness endpoints are not held back. And which handler serves what: plain requests
 the WSGI handler in a thread pool, the event stream the ASGI handler."""
 
@@ -42,6 +43,52 @@ def test_no_more_than_the_limit_run_at_once_and_all_are_served_in_order():
     _run(ConcurrencyLimit(inner, 3), paths)
     assert inner.most == 3
     assert inner.order == paths
+
+
+def test_reports_being_filed_are_admitted_before_other_waiting_requests():
+    inner = Recorder()
+    requests = [
+        ("GET", "/events/1/"),  # runs at once
+        ("GET", "/events/2/"),
+        ("GET", "/desk/feed/"),
+        ("POST", "/api/reports"),
+        ("GET", "/api/reports"),  # reading reports is not filing one
+        ("POST", "/reports/new/"),
+    ]
+
+    async def main() -> None:
+        limit = ConcurrencyLimit(inner, 1)
+        await asyncio.gather(
+            *(limit({"type": "http", "method": m, "path": p}, None, None) for m, p in requests)
+        )
+        assert limit.running == 0
+
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, main()).result()
+    assert inner.order == [
+        "/events/1/", "/api/reports", "/reports/new/", "/events/2/", "/desk/feed/", "/api/reports"
+    ]  # fmt: skip
+    assert inner.most == 1
+
+
+def test_a_request_cancelled_while_waiting_gives_up_its_place():
+    inner = Recorder()
+
+    async def main() -> None:
+        limit = ConcurrencyLimit(inner, 1)
+        scope = {"type": "http", "method": "GET"}
+        first = asyncio.create_task(limit({**scope, "path": "/a/"}, None, None))
+        await asyncio.sleep(0)
+        gone = asyncio.create_task(limit({**scope, "path": "/gone/"}, None, None))
+        await asyncio.sleep(0)
+        gone.cancel()
+        await asyncio.gather(first, limit({**scope, "path": "/b/"}, None, None))
+        assert gone.cancelled()
+        assert limit.running == 0
+
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, main()).result()
+    assert inner.order == ["/a/", "/b/"]
 
 
 def test_streams_and_liveness_are_not_held_back():
