@@ -227,3 +227,36 @@ def test_the_desk_speaks_english_to_an_english_browser(world):
     file_first(world, "emergency", title="化工园区爆炸")
     feed = client.get("/desk/feed/", {"after": "0-0-0"}, HTTP_ACCEPT_LANGUAGE="en").json()
     assert any("Grade" in i["html"] or "Ungraded" in i["html"] for i in feed["items"])
+
+
+def test_long_panels_show_the_first_rows_and_count_them_all(world, monkeypatch):
+    """Obligations soonest due first, routes to acknowledge oldest first: the panel shows
+    PANEL_LENGTH of them and counts every one the reader has (not only those shown)."""
+    monkeypatch.setattr("fenghuo.desk.views.PANEL_LENGTH", 2)
+    for n, place in enumerate(["化工园区", "高速收费站", "城南市场"]):
+        file_first(
+            world, "environment", title=f"{place}爆炸", dead=3, place=place,
+            occurred_at=clock.now() - timedelta(days=n + 1),
+        )  # fmt: skip
+    client = _client(world, "county_duty")
+    county = world["county"]
+    owed = list(
+        Obligation.objects.filter(Q(obliged_unit=county) | Q(office=county))
+        .filter(state="pending")
+        .order_by("due_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    assert len(owed) > 2
+    html = _panel(client, "obligations")
+    assert [int(pk) for pk in re.findall(r'data-obligation="(\d+)"', html)] == owed[:2]
+    assert f"共 {len(owed)} 项待办时限" in html
+
+    waiting = list(
+        Route.objects.filter(office=county, state=RouteState.SENT)
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    assert len(waiting) == 3
+    html = _panel(client, "routes")
+    assert [int(pk) for pk in re.findall(r'data-route="(\d+)"', html)] == waiting[:2]
+    assert '待签收 <span class="count">3</span>' in html

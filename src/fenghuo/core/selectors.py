@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from django.conf import settings
-from django.db.models import Model, QuerySet
+from django.db.models import Count, Model, QuerySet, Window
 
 from fenghuo.core import clock
 from fenghuo.core.audit import GENESIS_HASH, digest_of
@@ -98,3 +98,21 @@ def newest_rows(rows: QuerySet[M], shown: int | None) -> tuple[list[M], int]:
     if len(newest) <= shown:
         return newest[::-1], 0
     return newest[shown - 1 :: -1], rows.count() - shown
+
+
+def first_rows(rows: QuerySet[M], shown: int) -> tuple[list[M], int]:
+    """The first `shown` rows of an ordered queryset, in its order, and how many rows it
+    has in all: one narrow query (ids and a window count) and a fetch of those rows.
+
+    Why not a slice and a count: a desk panel's list joins every related row it shows
+    (select_related) for every candidate before PostgreSQL sorts them and keeps 20; with
+    2,400 open obligations that was 30 ms, and the count 12 ms more for the same joins."""
+    if shown <= 0:
+        return [], rows.count()
+    head = list(rows.annotate(all_rows=Window(Count("pk"))).values_list("pk", "all_rows")[:shown])
+    if not head:
+        return [], 0
+    ids = [pk for pk, _ in head]
+    found = {row.pk: row for row in rows.filter(pk__in=ids)}
+    # A row that left the set between the two queries (e.g. met meanwhile) is left out.
+    return [found[pk] for pk in ids if pk in found], head[0][1]

@@ -37,7 +37,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fenghuo.assess import selectors as assess_selectors
 from fenghuo.core import clock
-from fenghuo.core.selectors import worker_statuses
+from fenghuo.core.selectors import first_rows, worker_statuses
 from fenghuo.desk import selectors
 from fenghuo.desk.selectors import Arrival, Cursor, FeedReader, Item, Notice
 from fenghuo.drills import drilltime
@@ -116,23 +116,26 @@ def _events_panel(request: HttpRequest, principal: Principal) -> dict[str, Any]:
 
 
 def _obligations_panel(request: HttpRequest, principal: Principal) -> dict[str, Any]:
-    obligations = escalation_selectors.desk_obligations(principal).select_related("route")
-    return {
-        "obligations": list(obligations[:PANEL_LENGTH]),
-        "obligations_total": obligations.count(),
-    }
+    obligations, total = first_rows(
+        escalation_selectors.desk_obligations(principal).select_related("route"), PANEL_LENGTH
+    )
+    return {"obligations": obligations, "obligations_total": total}
 
 
 def _routes_panel(request: HttpRequest, principal: Principal) -> dict[str, Any]:
-    signoff = escalation_selectors.awaiting_signoff(principal)
-    receipt = escalation_selectors.awaiting_receipt(principal)
+    signoff, signoff_total = first_rows(
+        escalation_selectors.awaiting_signoff(principal), PANEL_LENGTH
+    )
+    receipt, receipt_total = first_rows(
+        escalation_selectors.awaiting_receipt(principal), PANEL_LENGTH
+    )
     return {
         "is_leader": principal.has_role(Role.UNIT_LEADER),
         "is_duty": principal.has_role(Role.DUTY_OFFICER),
-        "awaiting_signoff": list(signoff[:PANEL_LENGTH]),
-        "signoff_total": signoff.count(),
-        "awaiting_receipt": list(receipt[:PANEL_LENGTH]),
-        "receipt_total": receipt.count(),
+        "awaiting_signoff": signoff,
+        "signoff_total": signoff_total,
+        "awaiting_receipt": receipt,
+        "receipt_total": receipt_total,
     }
 
 
