@@ -17,14 +17,16 @@ What it does:
    of the machine (locust shares the 2 cores: the figures are pessimistic), and the rows in
    the database after the run.
 
-Why 4 web processes on 2 cores: an opinion call runs its 100 posts through the text
-pipeline in the request, ~100 ms of pure Python holding its process's GIL. A report
-landing in the same process waits for the GIL after each of its ~30 SQL round trips (the
-convoy effect: a thread giving up the GIL for I/O gets it back only at the CPU-bound
-thread's next switch interval), so with 2 processes reports queue behind opinion batches.
-With 4 the kernel schedules processes preemptively and fairly; the cost is memory
-(~150 MB each) and 4 connection pools (FENGHUO_DB_POOL_SIZE, 10 each: 40 connections of
-PostgreSQL's default 100). `--web-workers` changes it.
+Why 4 web processes on 2 cores: a page (the event page ~150 ms, the desk ~80 ms of pure
+Python) holds its process's GIL, and a report landing in the same process waits for the
+GIL after each of its ~60 SQL round trips (the convoy effect: a thread giving up the GIL
+for I/O gets it back only at the CPU-bound thread's next switch interval). With more
+processes than cores the kernel schedules them preemptively and fairly. The opinion
+stream's batches (~100 ms each) no longer run in the web processes at all: `fenghuo serve`
+hands them to a lower-priority process of each (opinion/offload.py), counted in the
+server's CPU below. The cost is memory (~400 MB per web process, ~450 MB per opinion
+process) and 4 connection pools (FENGHUO_DB_POOL_SIZE, 10 each: 40 connections of
+PostgreSQL's default 100, plus one per opinion process). `--web-workers` changes it.
 
 Server settings for the run (environment of `fenghuo serve`, not code): production rate
 limits stay on — each reporting point has its own token (1200/min API limit, it files ~3),
