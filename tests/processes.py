@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 import pytest
 from django.conf import settings
 
@@ -64,6 +65,14 @@ def poll(check: Callable[[], Any], what: str, timeout: float = DEADLINE, every: 
         if time.monotonic() > deadline:
             pytest.fail(f"gave up after {timeout:g}s waiting for {what}")
         time.sleep(every)
+
+
+def answers_healthz(base_url: str) -> bool:
+    """True once a server at `base_url` answers its liveness endpoint."""
+    try:
+        return httpx.get(f"{base_url}/healthz", trust_env=False, timeout=5).is_success
+    except httpx.TransportError:
+        return False
 
 
 def uses_postgres() -> bool:

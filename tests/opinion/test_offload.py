@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from tests.processes import (  # noqa: F401
+    answers_healthz,
     free_port,
     migrated_site_fixture,
     pid_alive,
@@ -84,14 +85,7 @@ def test_batches_run_in_a_niced_process_and_survive_its_death(migrated_site):
     port = free_port()
     web = migrated_site.start("serve", "--port", str(port), FENGHUO_OPINION_NICE="7")
     base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return httpx.get(f"{base}/healthz", trust_env=False).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    poll(up, "the web server")
+    poll(lambda: answers_healthz(base), "the web server")
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"}
 
     def send(first: int, count: int) -> dict:

@@ -35,7 +35,7 @@ import httpx
 import pytest
 
 from tests.notify.peers import HttpPeer, Sink
-from tests.processes import Proc, Site, free_port, poll
+from tests.processes import Proc, Site, answers_healthz, free_port, poll
 
 SECRET = "kill-webhook-secret"
 KEY_MARK = re.compile(r"〔(fk-[0-9a-z-]+)〕")
@@ -247,15 +247,9 @@ class Scenario:
             self.peer.__exit__(None, None, None)
             raise
 
-    def _healthy(self) -> bool:
-        try:
-            return httpx.get(f"{self.base_url}/healthz", trust_env=False, timeout=5).is_success
-        except httpx.TransportError:
-            return False
-
     def start_web(self) -> None:
         self.web = self.site.start("serve", "--port", str(self.port), **WEB_ENV)
-        poll(self._healthy, "the web server to answer /healthz", every=0.1)
+        poll(lambda: answers_healthz(self.base_url), "the web server to answer /healthz", every=0.1)
 
     def start_worker(self) -> None:
         self.worker = self.site.start("worker", **WORKER_ENV)

@@ -7,7 +7,13 @@ import signal
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.processes import free_port, migrated_site_fixture, poll, site_fixture  # noqa: F401
+from tests.processes import (  # noqa: F401
+    answers_healthz,
+    free_port,
+    migrated_site_fixture,
+    poll,
+    site_fixture,
+)
 
 
 def _counts(text: str) -> dict[tuple, float]:
@@ -24,14 +30,7 @@ def test_request_counters_are_summed_across_web_processes(migrated_site):
         "serve", "--port", str(port), "--workers", "2", FENGHUO_LOG_FORMAT="json"
     )
     base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return httpx.get(f"{base}/healthz", trust_env=False).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    poll(up, "the web server")
+    poll(lambda: answers_healthz(base), "the web server")
     sent = 0
 
     def served_by() -> set[int]:
