@@ -11,7 +11,8 @@ figure to set against the machine's two cores.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/load/costs.py
 
-Knobs: --repeat N (30) requests timed per type, --reports N (600) filed before timing.
+Knobs: --repeat N (30) requests timed per type, --reports N (600) filed before timing,
+--profile TYPE one type under cProfile (wall time; with --cpu, this process's CPU only).
 Not a benchmark of bench/run.py and not in the suite.
 """
 
@@ -62,7 +63,13 @@ RATES = {
 
 
 def measure(
-    repeat: int, reports: int, profile: str = "", *, points: int = 200, officers: int = 20
+    repeat: int,
+    reports: int,
+    profile: str = "",
+    *,
+    cpu: bool = False,
+    points: int = 200,
+    officers: int = 20,
 ) -> dict:
     """Runs inside Django (bench/_common.in_fresh_database). With `profile` (a request
     type's name), that type only, under cProfile, and the SQL it sends. `points` and
@@ -156,12 +163,13 @@ def measure(
         },
     }
     if profile:
-        return _profiled(calls[profile], repeat)
+        return _profiled(calls[profile], repeat, cpu)
     rows = []
+    database_cpu = _database_cpu()
     for name, call in calls.items():
         for _ in range(3):  # warm-up: caches, first-use imports
             call()
-        walls, cpus, queries = [], [], []
+        walls, cpus, queries, database = [], [], [], []
         for _ in range(repeat):
             count = [0]
 
@@ -170,16 +178,18 @@ def measure(
                 return execute(sql, params, many, context)
 
             with connection.execute_wrapper(counting):
-                cpu, wall = time.process_time(), time.perf_counter()
+                db, cpu, wall = database_cpu(), time.process_time(), time.perf_counter()
                 call()
                 walls.append(time.perf_counter() - wall)
                 cpus.append(time.process_time() - cpu)
+                database.append(database_cpu() - db)
             queries.append(count[0])
         rows.append(
             {
                 "name": name,
                 "wall_ms": statistics.median(walls) * 1000,
                 "cpu_ms": statistics.mean(cpus) * 1000,
+                "db_cpu_ms": statistics.mean(database) * 1000,
                 "sql": statistics.mean(queries),
                 "rate": RATES[name],
             }
@@ -187,7 +197,34 @@ def measure(
     return {"database": connection.vendor, "rows": rows}
 
 
-def _profiled(call, repeat: int) -> dict:
+def _database_cpu():
+    """A function returning the CPU seconds used so far by this database's PostgreSQL
+    backends (server processes on this machine, found by the database name in their
+    title); on SQLite, which runs in this process, always 0."""
+    import psutil
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return lambda: 0.0
+    name = f" {connection.settings_dict['NAME']} "
+
+    def used() -> float:
+        total = 0.0
+        for process in psutil.process_iter(["name", "cmdline"]):
+            if process.info["name"] == "postgres" and name in " ".join(
+                process.info["cmdline"] or []
+            ):
+                try:
+                    times = process.cpu_times()
+                except psutil.Error:
+                    continue
+                total += times.user + times.system
+        return total
+
+    return used
+
+
+def _profiled(call, repeat: int, cpu: bool = False) -> dict:
     import cProfile
     import pstats
     import re
@@ -205,7 +242,9 @@ def _profiled(call, repeat: int) -> dict:
 
     with connection.execute_wrapper(shape):
         call()
-    profiler = cProfile.Profile()
+    # cProfile's clock is wall time by default (waits on PostgreSQL included); --cpu counts
+    # only this process's CPU, the part the web processes pay for.
+    profiler = cProfile.Profile(time.process_time) if cpu else cProfile.Profile()
     profiler.enable()
     for _ in range(repeat):
         call()
@@ -220,9 +259,17 @@ def _profiled(call, repeat: int) -> dict:
         ),
         reverse=True,
     )
+    own = sorted(
+        (
+            (own / repeat * 1000, calls / repeat, f"{file}:{line}({fn})")
+            for (file, line, fn), (_p, calls, own, _t, _c) in stats.items()
+        ),
+        reverse=True,
+    )
     return {
         "sql": shapes.most_common(25),
         "functions": [(t, o, c, w.replace(root, "")) for t, o, c, w in functions[:50]],
+        "own": [(o, c, w.replace(root, "")) for o, c, w in own[:30]],
     }
 
 
@@ -231,13 +278,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--reports", type=int, default=600)
     parser.add_argument("--profile", default="", help="one request type, under cProfile")
+    parser.add_argument("--cpu", action="store_true", help="--profile counts CPU, not wall time")
     args = parser.parse_args(argv)
     from _common import in_fresh_database
 
     os.environ.setdefault("FENGHUO_BENCH", "1")
     result = in_fresh_database(
         "load.costs",
-        f"measure({args.repeat}, {args.reports}, {args.profile!r})",
+        f"measure({args.repeat}, {args.reports}, {args.profile!r}, cpu={args.cpu})",
         what=f"scenario organisation, {args.reports} reports, then {args.repeat} of each request",
     )
     if args.profile:
@@ -247,23 +295,32 @@ def main(argv: list[str] | None = None) -> int:
         print("\nper request, fenghuo and template code: total ms, own ms, calls")
         for total_ms, own_ms, calls, where in result["functions"]:
             print(f"  {total_ms:8.2f} {own_ms:7.2f} {calls:7.1f}  {where}")
+        print("\nper request, any code by its own time: own ms, calls")
+        for own_ms, calls, where in result["own"]:
+            print(f"  {own_ms:7.2f} {calls:7.1f}  {where}")
         return 0
     print(
         f"each request type of the load scenario alone [{result['database']}], "
-        f"median wall, mean CPU of the Django process and SQL statements per request;\n"
+        f"median wall, mean CPU of the Django process, SQL statements and PostgreSQL's CPU "
+        f"(PG ms, its backends') per request;\n"
         f"CPU/s = CPU × the scenario's rate (the web processes' share of the offered load; "
-        f"PostgreSQL's own CPU comes on top)\n"
+        f"PG/s PostgreSQL's)\n"
     )
-    print(f"{'request':<26} {'wall ms':>8} {'CPU ms':>8} {'SQL':>6} {'rate/s':>7} {'CPU/s':>7}")
-    total = 0.0
+    print(
+        f"{'request':<26} {'wall ms':>8} {'CPU ms':>8} {'SQL':>6} {'PG ms':>6} {'rate/s':>7} "
+        f"{'CPU/s':>7} {'PG/s':>6}"
+    )
+    total = database = 0.0
     for row in result["rows"]:
         load = row["cpu_ms"] * row["rate"] / 1000
         total += load
+        database += row["db_cpu_ms"] * row["rate"] / 1000
         print(
             f"{row['name']:<26} {row['wall_ms']:8.1f} {row['cpu_ms']:8.1f} {row['sql']:6.1f} "
-            f"{row['rate']:7.2f} {load:7.2f}"
+            f"{row['db_cpu_ms']:6.1f} {row['rate']:7.2f} {load:7.2f} "
+            f"{row['db_cpu_ms'] * row['rate'] / 1000:6.2f}"
         )
-    print(f"{'all but the opinion stream':<26} {'':>8} {'':>8} {'':>6} {'':>7} {total:7.2f}")
+    print(f"{'all but the opinion stream':<26} {'':>39} {total:7.2f} {database:6.2f}")
     return 0
 
 

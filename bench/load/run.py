@@ -120,27 +120,37 @@ class CpuMeter:
         self.after: dict[str, float] = {}
         self.loads: list[tuple[float, float, float]] = []
 
-    def _tree(self, pid: int) -> float:
+    def _tree(self, pid: int) -> tuple[float, float]:
+        """CPU seconds of a process tree: the processes spawned by its children apart — the
+        web processes' opinion processes (opinion/offload.py; the web processes themselves
+        are spawned by the root) — and the rest."""
         psutil = self.psutil
+        spawned = rest = 0.0
         try:
             root = psutil.Process(pid)
-            total = 0.0
             for process in [root, *root.children(recursive=True)]:
                 try:
                     times = process.cpu_times()
-                    total += times.user + times.system
+                    if process.ppid() != pid and "spawn_main" in " ".join(process.cmdline()):
+                        spawned += times.user + times.system
+                    else:
+                        rest += times.user + times.system
                 except psutil.Error:
                     pass
-            return total
         except psutil.Error:
-            return 0.0
+            pass
+        return rest, spawned
 
     def _machine(self) -> float:
         times = self.psutil.cpu_times()
         return times.user + times.nice + times.system + times.irq + times.softirq
 
     def sample(self) -> dict[str, float]:
-        values = {name: self._tree(pid) for name, pid in self.pids.items()}
+        values: dict[str, float] = {}
+        for name, pid in self.pids.items():
+            values[name], spawned = self._tree(pid)
+            if spawned:
+                values[f"{name}'s opinion processes"] = spawned
         values["machine"] = self._machine()
         values["wall"] = time.monotonic()
         return values
@@ -152,7 +162,9 @@ class CpuMeter:
         wall = self.after["wall"] - self.before["wall"]
         cores = self.psutil.cpu_count() or 1
         used = {
-            name: self.after[name] - self.before[name] for name in self.before if name != "wall"
+            name: self.after[name] - self.before.get(name, 0.0)
+            for name in self.after
+            if name != "wall"
         }
         ours = sum(v for k, v in used.items() if k != "machine")
         used["other (not this run)"] = max(0.0, used["machine"] - ours)

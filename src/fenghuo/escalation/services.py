@@ -48,7 +48,7 @@ from fenghuo.events.models import (
     TimelineKind,
     VerificationTask,
 )
-from fenghuo.events.selectors import figures_table, latest_per_unit
+from fenghuo.events.selectors import current_figures
 from fenghuo.notify.services import notify_people, notify_unit
 from fenghuo.org.models import AdminLevel, Person, Role, Unit
 from fenghuo.org.policy import Action, Facts, Principal, can
@@ -114,12 +114,15 @@ def grade_event(
     keep `Event.grade` in step and say on the timeline when the grade is set or changes.
     Returns the new grading and the one before it."""
     previous = EventGrading.objects.filter(event=event).order_by("-at", "-pk").first()
-    reports = latest_per_unit(event)
-    basis = report or max(reports, key=lambda r: (r.received_at, r.pk), default=None)
+    basis = report or (
+        Report.objects.filter(event=event, status=ReportStatus.SUBMITTED)
+        .select_related("unit", "category")
+        .order_by("-received_at", "-pk")
+        .first()
+    )
     if basis is None:
         raise ValueError(f"event {event.pk} has no submitted report to grade")
-    table = figures_table(event, reports)
-    grading = evaluate(facts_from_report(basis, figures=table.current))
+    grading = evaluate(facts_from_report(basis, figures=current_figures(event)))
     row = EventGrading.objects.create(
         event=event,
         at=clock.now(),

@@ -148,18 +148,38 @@ def figures_table(event: Event, reports: list[Report]) -> FiguresTable:
         SourceFigures(r.unit, r, {name: getattr(r, name) for name in FIGURES})
         for r in latest.values()
     ]
-    responsible_kind = event.category.responsible_kind_id or (
-        event.category.parent.responsible_kind_id if event.category.parent_id else None
-    )
-    current: dict[str, int | Decimal | None] = {}
-    basis: dict[str, str] = {}
     conflicts: dict[str, list[tuple[str, int | Decimal]]] = {}
     for name in FIGURES:
         reported = [(s.unit, s.values[name]) for s in sources if s.values[name] is not None]
         if len({value for _, value in reported}) > 1:
             conflicts[name] = [(unit.name, value) for unit, value in reported]
+    current, basis = _current_figures(event, [(s.unit.kind_id, s.values) for s in sources])
+    return FiguresTable(sources, current, basis, conflicts)
+
+
+def current_figures(event: Event) -> dict[str, int | Decimal | None]:
+    """`figures_table(event, latest_per_unit(event)).current` without building a model per
+    unit: grading reads it on every report, and a major incident's event has a source unit
+    for each of its hundreds of reporting points."""
+    rows = _latest_per_unit(event, None).values_list("unit__kind_id", *FIGURES)
+    sources = [(kind, dict(zip(FIGURES, values, strict=True))) for kind, *values in rows]
+    return _current_figures(event, sources)[0]
+
+
+def _current_figures(
+    event: Event, sources: list[tuple[int | None, dict[str, int | Decimal | None]]]
+) -> tuple[dict[str, int | Decimal | None], dict[str, str]]:
+    """The rule, over each source unit's (kind, latest figures) in the order they first
+    reported: the current value of each figure and which part of the rule chose it."""
+    responsible_kind = event.category.responsible_kind_id or (
+        event.category.parent.responsible_kind_id if event.category.parent_id else None
+    )
+    current: dict[str, int | Decimal | None] = {}
+    basis: dict[str, str] = {}
+    for name in FIGURES:
+        reported = [(kind, values[name]) for kind, values in sources if values[name] is not None]
         verified = getattr(event, f"verified_{name}")
-        responsible = [v for unit, v in reported if unit.kind_id == responsible_kind]
+        responsible = [v for kind, v in reported if kind == responsible_kind]
         if verified is not None:
             current[name], basis[name] = verified, "核实数"
         elif responsible:
@@ -168,18 +188,22 @@ def figures_table(event: Event, reports: list[Report]) -> FiguresTable:
             current[name], basis[name] = max(v for _, v in reported), "各单位报送最高值"
         else:
             current[name], basis[name] = None, "尚无数据"
-    return FiguresTable(sources, current, basis, conflicts)
+    return current, basis
 
 
 def latest_per_unit(event: Event, reports: QuerySet[Report] | None = None) -> list[Report]:
     """Each unit's latest submitted report on `event` (of `reports`, e.g. those a reader
     may see; all by default), the units in the order they first reported: all
-    `figures_table` reads, without loading every report of a big event (a follow-up grades
-    its event again, and the event page shows a long chain in part)."""
+    `figures_table` reads, without loading every report of a big event (the event page
+    shows a long chain in part)."""
+    return list(_latest_per_unit(event, reports).select_related("unit", "category"))
+
+
+def _latest_per_unit(event: Event, reports: QuerySet[Report] | None) -> QuerySet[Report]:
     arrival = [F("received_at").asc(), F("pk").asc()]
     by_unit = {"partition_by": F("unit_id")}
     base = Report.objects.all() if reports is None else reports
-    return list(
+    return (
         base.filter(event=event, status=ReportStatus.SUBMITTED)
         .annotate(
             newest=Window(
@@ -189,7 +213,6 @@ def latest_per_unit(event: Event, reports: QuerySet[Report] | None = None) -> li
             first_pk=Window(FirstValue("pk"), order_by=arrival, **by_unit),
         )
         .filter(newest=1)
-        .select_related("unit", "category")
         .order_by("first_at", "first_pk")
     )
 
