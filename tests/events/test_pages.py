@@ -554,6 +554,46 @@ def test_figures_from_several_units_side_by_side_with_the_conflict(client, count
     assert "死亡（江口县委办公室 3、江口县卫生健康局 5）" in figures
 
 
+def test_the_event_page_reads_the_same_statements_however_many_units_report(client, county_tree):
+    """The figures table loads a part of each unit's latest report: a field the page reads
+    that was left out would cost a statement per unit. And grading's figures (read without
+    models) are the table's."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from fenghuo.events.selectors import current_figures, figures_table, latest_per_unit
+
+    people = county_tree["people"]
+    event = _file(people["county"], county_tree["county"], "江口县化工园区发生爆炸", dead=3).event
+    client.force_login(people["duty"])
+    url = reverse("event-detail", args=[event.pk])
+
+    def statements() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    client.get(url)  # first-use caches
+    one_unit = statements()
+    for key, dead, injured in (("health", 5, 2), ("public_security", 4, None), ("emergency", 2, 7)):
+        services.file_report(
+            principal_for(people[key]),
+            unit=county_tree[key],
+            kind=ReportKind.FIRST,
+            channel=Channel.WEB,
+            event=event,
+            data={"narrative": "现场情况。", "dead": dead, "injured": injured},
+        )
+    assert statements() == one_unit
+    page = client.get(url).content.decode()
+    figures = page.split('id="figures"')[1].split('id="reports"')[0]
+    assert all(county_tree[k].name in figures for k in ("health", "public_security", "emergency"))
+    table = figures_table(event, latest_per_unit(event))
+    assert current_figures(event) == table.current
+    # 应急管理 is responsible for a chemical accident: its figures are current.
+    assert table.current["dead"] == 2 and table.current["injured"] == 7
+
+
 def test_status_actions_follow_the_transitions_and_the_viewer(client, county_tree, two_events):
     blast, _ = two_events
     people = county_tree["people"]

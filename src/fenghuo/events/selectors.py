@@ -195,8 +195,15 @@ def latest_per_unit(event: Event, reports: QuerySet[Report] | None = None) -> li
     """Each unit's latest submitted report on `event` (of `reports`, e.g. those a reader
     may see; all by default), the units in the order they first reported: all
     `figures_table` reads, without loading every report of a big event (the event page
-    shows a long chain in part)."""
-    return list(_latest_per_unit(event, reports).select_related("unit", "category"))
+    shows a long chain in part). Only what the figures table shows of each report is
+    loaded (its kind, number and time; its unit): a major incident's event has hundreds of
+    source units, and their narratives are read elsewhere."""
+    return list(
+        _latest_per_unit(event, reports)
+        .select_related(None)
+        .select_related("unit")
+        .only("unit", "event_id", "kind", "sequence", "status", "received_at", *FIGURES)
+    )
 
 
 def _latest_per_unit(event: Event, reports: QuerySet[Report] | None) -> QuerySet[Report]:
