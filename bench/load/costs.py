@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import math
 import os
 import random
 import statistics
@@ -206,12 +207,16 @@ def measure(
 def _database_cpu():
     """A function returning the CPU seconds used so far by this database's PostgreSQL
     backends (server processes on this machine, found by the database name in their
-    title); on SQLite, which runs in this process, always 0."""
-    import psutil
+    title); on SQLite, which runs in this process, always 0; NaN without psutil (the
+    optional `bench` dependencies: the suite runs this file without them)."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
         return lambda: 0.0
+    try:
+        import psutil
+    except ImportError:
+        return lambda: math.nan
     name = f" {connection.settings_dict['NAME']} "
 
     def used() -> float:

@@ -13,9 +13,9 @@ What it does:
    all 225 users spawned within ~10 s, for --minutes;
 4. prints total throughput, per request type n / p50 / p99 / req/s / errors (exact
    nearest-rank percentiles over every request, the ramp-up included), a verdict per goal,
-   the load average and the CPU split between the server, the worker, locust and the rest
-   of the machine (locust shares the 2 cores: the figures are pessimistic), and the rows in
-   the database after the run.
+   the load average and the CPU split between the web processes, their opinion processes,
+   the worker, locust and the rest of the machine (locust shares the 2 cores: the figures
+   are pessimistic), and the rows in the database after the run.
 
 Why 4 web processes on 2 cores: a page (the event page ~150 ms, the desk ~80 ms of pure
 Python) holds its process's GIL, and a report landing in the same process waits for the
@@ -23,8 +23,8 @@ GIL after each of its ~60 SQL round trips (the convoy effect: a thread giving up
 for I/O gets it back only at the CPU-bound thread's next switch interval). With more
 processes than cores the kernel schedules them preemptively and fairly. The opinion
 stream's batches (~100 ms each) no longer run in the web processes at all: `fenghuo serve`
-hands them to a lower-priority process of each (opinion/offload.py), counted in the
-server's CPU below. The cost is memory (~400 MB per web process, ~450 MB per opinion
+hands them to a lower-priority process of each (opinion/offload.py), shown apart in the
+CPU split below. The cost is memory (~400 MB per web process, ~450 MB per opinion
 process) and 4 connection pools (FENGHUO_DB_POOL_SIZE, 10 each: 40 connections of
 PostgreSQL's default 100, plus one per opinion process). `--web-workers` changes it.
 
