@@ -103,10 +103,15 @@ class Proc:
         self._reader.start()
 
     def _read(self) -> None:
-        for line in self.popen.stdout:
-            with self._changed:
-                self.lines.append(line.rstrip("\n"))
-                self._changed.notify_all()
+        try:
+            for line in self.popen.stdout:
+                with self._changed:
+                    self.lines.append(line.rstrip("\n"))
+                    self._changed.notify_all()
+        except ValueError:
+            # cleanup() closed the pipe while a grandchild still held its end open (a web
+            # process's opinion process lingers up to a second after its parent is killed).
+            pass
         with self._changed:
             self._changed.notify_all()
 
