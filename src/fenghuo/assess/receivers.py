@@ -13,8 +13,9 @@ from fenghuo.events.models import Event, Report
 
 
 def on_report_submitted(sender: Any, *, report: Report, event: Event, **_) -> None:
-    services.report_entered(report, event)
-    services.plan_area_duties(event)
+    counted = services.is_counted(event)  # one question for both
+    services.report_entered(report, event, counted=counted)
+    services.plan_area_duties(event, counted=counted)
     services.queue_event(event)
 
 

@@ -166,7 +166,8 @@ def letter_link(letter: Letter) -> str:
     return reverse("assess-letter", args=[letter.pk])
 
 
-def _is_counted(event: Event) -> bool:
+def is_counted(event: Event) -> bool:
+    """Whether the event counts in evaluation (not a drill, not a false report)."""
     return selectors.counted_events().filter(pk=event.pk).exists()
 
 
@@ -230,11 +231,14 @@ def _known_at(event: Event, grading: EventGrading) -> datetime:
     return max(event.first_reported_at, first.at)
 
 
-def plan_area_duties(event: Event) -> list[AreaDuty]:
+def plan_area_duties(event: Event, *, counted: bool | None = None) -> list[AreaDuty]:
     """Create the area duties the event's current grading implies for local units that have
-    not reported it; tell those units at once. Creating twice is harmless (unique keys)."""
+    not reported it; tell those units at once. Creating twice is harmless (unique keys).
+    `counted`: `is_counted(event)` when the caller has just asked it."""
     grading = EventGrading.objects.filter(event=event).order_by("-at", "-pk").first()
-    if grading is None or grading.grade is None or not _is_counted(event):
+    if grading is None or grading.grade is None:
+        return []
+    if not (is_counted(event) if counted is None else counted):
         return []
     targets = {t["level"]: t for t in grading.targets}
     if not targets:
@@ -321,10 +325,13 @@ def plan_area_duties(event: Event) -> list[AreaDuty]:
     return created
 
 
-def report_entered(report: Report, event: Event) -> None:
+def report_entered(report: Report, event: Event, *, counted: bool | None = None) -> None:
     """A unit's report reached the event: duties of that unit and of the units above it
-    (the report passes through them) are met — on time, or recorded late on a missed row."""
-    if report.channel == Channel.CLUE or not _is_counted(event):
+    (the report passes through them) are met — on time, or recorded late on a missed row.
+    `counted`: `is_counted(event)` when the caller has just asked it."""
+    if report.channel == Channel.CLUE:
+        return
+    if not (is_counted(event) if counted is None else counted):
         return
     step = Unit.steplen
     paths = [report.unit.path[:i] for i in range(step, len(report.unit.path) + 1, step)]
@@ -566,7 +573,7 @@ def check_figures(event: Event) -> list[Case]:
     """The event's verified figures changed: each unit's latest account of each verified
     figure is checked (FigureCheck); a unit below a verified figure beyond the margin gets a
     concealment suspicion (疑似瞒报) for a person to confirm or dismiss."""
-    if not _is_counted(event):
+    if not is_counted(event):
         return []
     verified = {
         name: Decimal(str(value))
@@ -732,7 +739,7 @@ def record_incident(
         errors["report"] = ["所涉报告须为该单位关于该事件的报告"]
     if at is not None and at > clock.now():
         errors["at"] = ["发生时间不能晚于当前时间"]
-    if not _is_counted(event):
+    if not is_counted(event):
         errors["event"] = ["该事件不计入考核（不实或演练）"]
     if errors:
         raise ValidationError(errors)
@@ -1149,16 +1156,16 @@ def circulate(principal: Principal, bulletin: Bulletin) -> Bulletin:
 # --- pattern analysis (串并分析) -------------------------------------------------------------
 
 
-def event_text_reports(event: Event) -> list[Report]:
+def event_text_reports(event: Event, *fields: str) -> list[Report]:
     """The reports whose words stand for the event: submitted, at most 内部 (a 敏感
-    report's words never reach another reader through a finding or a similarity)."""
-    return list(
-        Report.objects.filter(
-            event=event,
-            status=ReportStatus.SUBMITTED,
-            confidentiality__lte=Confidentiality.INTERNAL,
-        ).order_by("received_at", "pk")
-    )
+    report's words never reach another reader through a finding or a similarity). With
+    `fields`, only those are loaded (a major incident's event has hundreds of reports)."""
+    reports = Report.objects.filter(
+        event=event,
+        status=ReportStatus.SUBMITTED,
+        confidentiality__lte=Confidentiality.INTERNAL,
+    ).order_by("received_at", "pk")
+    return list(reports.only(*fields) if fields else reports)
 
 
 def queue_event(event: Event) -> None:
@@ -1429,7 +1436,7 @@ def similar_events(principal: Principal, event: Event, limit: int = 5) -> list[t
         key.words
         if key is not None
         else patterns.words_of(
-            event.title, event.place, *(r.narrative for r in event_text_reports(event))
+            event.title, event.place, *(r.narrative for r in event_text_reports(event, "narrative"))
         )
     )
     span = timedelta(days=config["similar_days"])

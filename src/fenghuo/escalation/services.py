@@ -352,14 +352,6 @@ def _route_report(
     if not new:
         return []
     skipped = [_level_label(level) for level, office in offices.items() if office is None]
-    Route.objects.bulk_create(new)
-    new = list(
-        Route.objects.filter(report=report, office_id__in=[r.office_id for r in new])
-        .select_related("office")
-        .order_by("pk")
-    )
-    for route in new:
-        route.report = report
     names = "、".join(r.office.name for r in new)
     who = f"{report.unit.name}{report.kind_label}"
     signed = next((r for r in existing.values() if r.release == Release.SIGNED_OFF), None)
@@ -374,17 +366,21 @@ def _route_report(
         text = f"报送：{report.unit.name}未设审签人，{report.kind_label}直接报送{names}。"
     else:
         release, text = None, f"报送：{who}拟报送{names}，待审签。"
+    for route in new:  # a route that leaves now is stored sent: one INSERT, no UPDATE
+        if release is not None:
+            route.release, route.state, route.sent_at = release, RouteState.SENT, moment
+        if signed is not None:
+            route.signed_off_by_id = signed.signed_off_by_id
+            route.signed_off_at = signed.signed_off_at
+    # Sets each route's pk (RETURNING, on PostgreSQL and SQLite alike); `new` keeps the
+    # offices it was built with, in the order they were inserted.
+    Route.objects.bulk_create(new)
     if skipped:
         text += _skipped_text(skipped)
     _timeline(report.event, text, principal, report)
     if release is None:
         _await_signoff(report, new, row, leaders)
         return new
-    for route in new:
-        route.release = release
-        if signed is not None:
-            route.signed_off_by_id = signed.signed_off_by_id
-            route.signed_off_at = signed.signed_off_at
     if release in (Release.URGENT, Release.NO_LEADER):
         audit_record(
             actor=principal,
@@ -393,7 +389,7 @@ def _route_report(
             object_id=report.pk,
             after={"release": release, "reason": text, "offices": [r.office_id for r in new]},
         )
-    _send(new, row, moment)
+    _send(new, row, moment, stored=True)
     return new
 
 
@@ -432,11 +428,14 @@ def _await_signoff(
     )
 
 
-def _send(routes: list[Route], row: EventGrading | None, moment: datetime) -> None:
+def _send(
+    routes: list[Route], row: EventGrading | None, moment: datetime, *, stored: bool = False
+) -> None:
     """The routes leave: written reports to those offices are met, each office's receipt
-    starts with its escalation chain, and the people on duty are told."""
+    starts with its escalation chain, and the people on duty are told. `stored`: the
+    routes were inserted already sent."""
     chains = escalation_chains([r.office for r in routes])
-    for route in routes:
+    for route in routes if not stored else ():
         route.state, route.sent_at = RouteState.SENT, moment
         route.save(update_fields=["state", "sent_at", "release", "signed_off_by", "signed_off_at"])
     report = routes[0].report

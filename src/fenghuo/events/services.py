@@ -153,8 +153,15 @@ def validate_report(report: Report) -> None:
         )
         if moment - report.occurred_at > timedelta(days=days):
             errors.setdefault("kind", []).append(f"补报须在事件发生后 {days} 日内提出")
+    # A related row the caller already read (the reporting unit, the event's category)
+    # exists: asking the database again cost a statement per field on every report.
+    loaded = [
+        name
+        for name in ("unit", "category")
+        if Report._meta.get_field(name).is_cached(report) and getattr(report, name) is not None
+    ]
     try:
-        report.full_clean(exclude=["event", "previous", "created_by", *errors.keys()])
+        report.full_clean(exclude=["event", "previous", "created_by", *loaded, *errors.keys()])
     except ValidationError as exc:
         for name, messages in exc.message_dict.items():
             errors.setdefault(name, []).extend(messages)
@@ -252,8 +259,9 @@ def file_report(
     else:
         outcome, score, event = _attach_by_matching(report)
     if event is not None and not draft:  # a draft enters the timeline when submitted
-        report.event = event
-        report.save(update_fields=["event"])
+        if report.event_id != event.pk:  # matched to an event, not filed on one
+            report.event = event
+            report.save(update_fields=["event"])
         _timeline(
             event,
             TimelineKind.REPORT,
