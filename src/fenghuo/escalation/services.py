@@ -209,8 +209,13 @@ def _create(obligations: list[Obligation]) -> list[Obligation]:
     keys = [o.key for o in obligations]
     existing = set(Obligation.objects.filter(key__in=keys).values_list("key", flat=True))
     fresh = [o for o in obligations if o.key not in existing]
-    Obligation.objects.bulk_create(fresh, ignore_conflicts=True)
-    return list(Obligation.objects.filter(key__in=[o.key for o in fresh]))
+    if fresh:
+        # One statement that also sets each pk (RETURNING). A row another transaction
+        # inserted since the read above is kept as it is: the update writes its key back.
+        Obligation.objects.bulk_create(
+            fresh, update_conflicts=True, unique_fields=["key"], update_fields=["key"]
+        )
+    return fresh
 
 
 def _report_obligations(

@@ -68,8 +68,10 @@ def idempotent(
     """Run `create` once per (caller, key): the same key again returns the first answer.
 
     The record is written in the same transaction as what `create` writes, so either both
-    exist or neither. Two concurrent requests with one key: the second blocks on the
-    unique index until the first commits, then reads its answer.
+    exist or neither; it is inserted after `create`, whole (one statement, not an insert
+    and an update). Two concurrent requests with one key: the second's insert blocks on
+    the unique index until the first commits, fails, rolls back what its `create` wrote,
+    and reads the first one's answer.
     """
     if not key:
         status, body = transaction.atomic(create)()
@@ -83,10 +85,10 @@ def idempotent(
             return Replay(existing.status_code, existing.response, True)
         try:
             with transaction.atomic():
-                record = IdempotencyRecord.objects.create(scope=scope, key=key, request_hash=digest)
                 status, body = create()
-                record.status_code, record.response = status, body
-                record.save(update_fields=["status_code", "response"])
+                IdempotencyRecord.objects.create(
+                    scope=scope, key=key, request_hash=digest, status_code=status, response=body
+                )
             return Replay(status, body, False)
         except IntegrityError:
             if not IdempotencyRecord.objects.filter(scope=scope, key=key).exists():
