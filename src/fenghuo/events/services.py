@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import transaction
+from django.db.models import Count, Q, Window
 from django.utils import timezone
 
 from fenghuo.core import clock
@@ -302,12 +303,16 @@ def _fill(report: Report, data: dict[str, Any], event: Event | None) -> None:
 
 def _number_in_chain(report: Report) -> None:
     """Link to the unit's previous report on the event and number follow-ups 一, 二 …"""
-    earlier = Report.objects.filter(
-        event=report.event, unit=report.unit, status=ReportStatus.SUBMITTED
-    ).order_by("-received_at", "-pk")
-    report.previous = earlier.first()
+    # The previous report and the count of follow-ups before it in one statement (the
+    # window counts every row of the unit's chain, before the LIMIT).
+    report.previous = (
+        Report.objects.filter(event=report.event, unit=report.unit, status=ReportStatus.SUBMITTED)
+        .annotate(followups_in_chain=Window(Count("pk", filter=Q(kind=ReportKind.FOLLOWUP))))
+        .order_by("-received_at", "-pk")
+        .first()
+    )
     if report.kind == ReportKind.FOLLOWUP:
-        report.sequence = earlier.filter(kind=ReportKind.FOLLOWUP).count() + 1
+        report.sequence = (report.previous.followups_in_chain if report.previous else 0) + 1
 
 
 def _attach_by_matching(report: Report) -> tuple[str, float, Event]:
