@@ -1,11 +1,9 @@
 """Two deadline steps at once on PostgreSQL: SKIP LOCKED shares the due rows between them,
 and each row is marked late and announced exactly once."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 
 from fenghuo.core import clock
 from fenghuo.escalation.deadlines import mark_overdue
@@ -14,6 +12,7 @@ from fenghuo.events.models import TimelineEntry
 from fenghuo.notify.models import Message
 from tests.escalation.world import build_world, file_report
 from tests.processes import uses_postgres
+from tests.threads import at_once
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
@@ -41,26 +40,14 @@ def test_two_steps_in_parallel_threads_mark_each_row_once():
         )
         for n in range(COUNT)
     )
-    start = threading.Barrier(2)
-    handled: list[int] = []
-    errors: list[BaseException] = []
 
-    def worker() -> None:
-        try:
-            start.wait()
-            while done := mark_overdue(batch=25):
-                handled.append(done)
-        except BaseException as exc:  # reported by the test thread
-            errors.append(exc)
-        finally:
-            connection.close()
+    def worker() -> int:
+        handled = 0
+        while done := mark_overdue(batch=25):
+            handled += done
+        return handled
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert not errors, errors
+    handled = at_once(worker, 2)
     assert sum(handled) == COUNT  # every row counted by exactly one of the two
     ours = Obligation.objects.filter(key__startswith="test:")
     assert ours.filter(state=ObligationState.LATE).count() == COUNT

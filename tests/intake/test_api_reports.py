@@ -1,10 +1,8 @@
 """Filing through the REST API with a unit token and an Idempotency-Key."""
 
 import json
-import threading
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from fenghuo.events.models import Event, Report
@@ -12,6 +10,7 @@ from fenghuo.intake.models import IdempotencyRecord
 from fenghuo.org import services as org_services
 from fenghuo.org.models import AdminLevel
 from tests.processes import uses_postgres
+from tests.threads import at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -111,26 +110,12 @@ def test_flags_are_stored_and_unknown_ones_named(client, token):
 def test_one_key_sent_at_once_by_several_clients_makes_one_report(token):
     """A gateway that retries before the first answer came back: the requests race on the
     key; one files, every other one answers with its result, nothing is filed twice."""
-    start = threading.Barrier(4)
-    answers: list[tuple[int, dict]] = []
-    errors: list[BaseException] = []
 
-    def send() -> None:
-        try:
-            start.wait()
-            response = _post(Client(), token, REPORT, key="jk-race-0001")
-            answers.append((response.status_code, response.json()))
-        except BaseException as exc:  # reported by the test thread
-            errors.append(exc)
-        finally:
-            connection.close()
+    def send() -> tuple[int, dict]:
+        response = _post(Client(), token, REPORT, key="jk-race-0001")
+        return response.status_code, response.json()
 
-    threads = [threading.Thread(target=send) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not errors, errors
+    answers = at_once(send, 4, timeout=60)
     assert sorted(status for status, _ in answers) == [200, 200, 200, 201]
     assert len({json.dumps(body, sort_keys=True) for _, body in answers}) == 1
     assert Report.objects.count() == 1 and Event.objects.count() == 1

@@ -2,17 +2,17 @@
 the controllable clock, fallback to a person's next channel, dead letters, lease expiry,
 and two dispatchers in parallel on PostgreSQL."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from fenghuo.core import clock
 from fenghuo.notify import dispatch, selectors, services
 from fenghuo.notify.models import Channel, DeliveryAttempt, Message, State
 from tests.notify.conftest import SECRETS, make_endpoint
 from tests.processes import uses_postgres
+from tests.threads import at_once
 
 T0 = clock.now().replace(microsecond=0)
 
@@ -234,22 +234,7 @@ def test_an_expired_lease_makes_a_message_due_again(org, webhook, http_peer, set
 def test_two_dispatchers_in_parallel_never_send_one_message_twice(org, webhook, http_peer):
     for n in range(200):
         services.notify_unit(org["city"], subject=f"第 {n} 条", body="正文", key=f"k{n}")
-    errors = []
-
-    def work() -> None:
-        try:
-            dispatch.Dispatcher(threads=4).drain(timeout=120)
-        except Exception as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(180)
-    assert errors == []
+    at_once(lambda: dispatch.Dispatcher(threads=4).drain(timeout=120), 2, timeout=180)
     assert http_peer.sink.count("webhook") == 200
     assert http_peer.sink.duplicates == 0 and len(http_peer.sink.accepted_keys) == 200
     assert Message.objects.filter(state=State.DELIVERED, attempts=1).count() == 200

@@ -394,7 +394,7 @@ def _route_report(
             object_id=report.pk,
             after={"release": release, "reason": text, "offices": [r.office_id for r in new]},
         )
-    _send(new, row, moment, stored=True)
+    _send(new, row, moment)
     return new
 
 
@@ -433,16 +433,10 @@ def _await_signoff(
     )
 
 
-def _send(
-    routes: list[Route], row: EventGrading | None, moment: datetime, *, stored: bool = False
-) -> None:
-    """The routes leave: written reports to those offices are met, each office's receipt
-    starts with its escalation chain, and the people on duty are told. `stored`: the
-    routes were inserted already sent."""
+def _send(routes: list[Route], row: EventGrading | None, moment: datetime) -> None:
+    """Routes already stored as sent leave: written reports to those offices are met, each
+    office's receipt starts with its escalation chain, and the people on duty are told."""
     chains = escalation_chains([r.office for r in routes])
-    for route in routes if not stored else ():
-        route.state, route.sent_at = RouteState.SENT, moment
-        route.save(update_fields=["state", "sent_at", "release", "signed_off_by", "signed_off_at"])
     report = routes[0].report
     event = report.event
     _meet(
@@ -659,9 +653,10 @@ def sign_off(principal: Principal, route: Route, note: str = "") -> list[Route]:
     )
     before = [snapshot(r) for r in routes]
     for r in routes:
-        r.release = Release.SIGNED_OFF
+        r.release, r.state, r.sent_at = Release.SIGNED_OFF, RouteState.SENT, moment
         r.signed_off_by_id, r.signed_off_at = principal.person_id, moment
         r.report = report
+        r.save(update_fields=["release", "state", "sent_at", "signed_off_by", "signed_off_at"])
     row = EventGrading.objects.filter(event_id=report.event_id).order_by("-at", "-pk").first()
     _send(routes, row, moment)
     _meet(Obligation.objects.filter(key=f"signoff:{report.pk}"), moment, f"{principal}审签")
