@@ -12,7 +12,8 @@ figure to set against the machine's two cores.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/load/costs.py
 
 Knobs: --repeat N (30) requests timed per type, --reports N (600) filed before timing,
---profile TYPE one type under cProfile (wall time; with --cpu, this process's CPU only).
+--profile TYPE one type under cProfile (wall time; with --cpu, this process's CPU only),
+with the SQL it sends by sender and each template's CPU.
 Not a benchmark of bench/run.py and not in the suite.
 """
 
@@ -259,7 +260,9 @@ def _profiled(call, repeat: int, cpu: bool = False) -> dict:
             if frame is not None
             else "?"
         )
-        key = (caller, re.sub(r"\s+", " ", sql)[:110])
+        # Django names each savepoint afresh ("s<thread>_x<n>"): one shape for them all.
+        text = re.sub(r'"s\d+_x\d+"', '"s…"', re.sub(r"\s+", " ", sql))
+        key = (caller, text[:110])
         shapes[key] += 1
         started = time.perf_counter()
         try:
@@ -267,11 +270,31 @@ def _profiled(call, repeat: int, cpu: bool = False) -> dict:
         finally:
             spent[key] += time.perf_counter() - started
 
+    # Each template's CPU, inclusive of the templates it includes, timed without cProfile's
+    # overhead: the page types spend most of their time rendering.
+    from django.template.base import Template
+
+    rendered: Counter = Counter()
+    renders: Counter = Counter()
+    plain_render = Template.render
+
+    def timed_render(template, context):
+        started = time.process_time()
+        try:
+            return plain_render(template, context)
+        finally:
+            rendered[template.name] += time.process_time() - started
+            renders[template.name] += 1
+
     # Every request of the repeat, not one: a type's requests differ (a follow-up that
     # changes its event's grade routes anew).
-    with connection.execute_wrapper(shape):
-        for _ in range(repeat):
-            call()
+    Template.render = timed_render
+    try:
+        with connection.execute_wrapper(shape):
+            for _ in range(repeat):
+                call()
+    finally:
+        Template.render = plain_render
     # cProfile's clock is wall time by default (waits on PostgreSQL included); --cpu counts
     # only this process's CPU, the part the web processes pay for.
     profiler = cProfile.Profile(time.process_time) if cpu else cProfile.Profile()
@@ -303,6 +326,10 @@ def _profiled(call, repeat: int, cpu: bool = False) -> dict:
         ],
         "functions": [(t, o, c, w.replace(root, "")) for t, o, c, w in functions[:50]],
         "own": [(o, c, w.replace(root, "")) for o, c, w in own[:30]],
+        "templates": [
+            (spent_s * 1000 / repeat, renders[name] / repeat, str(name))
+            for name, spent_s in rendered.most_common(25)
+        ],
     }
 
 
@@ -325,6 +352,9 @@ def main(argv: list[str] | None = None) -> int:
         print("SQL per request (mean): statements, ms (wall, fetching included), sender")
         for sql, count, ms in result["sql"]:
             print(f"  {count:5.2f} {ms:7.2f}  {sql}")
+        print("\nper request, each template: CPU ms (the templates it includes too), renders")
+        for ms, count, name in result["templates"]:
+            print(f"  {ms:7.2f} {count:7.1f}  {name}")
         print("\nper request, fenghuo and template code: total ms, own ms, calls")
         for total_ms, own_ms, calls, where in result["functions"]:
             print(f"  {total_ms:8.2f} {own_ms:7.2f} {calls:7.1f}  {where}")

@@ -86,6 +86,26 @@ def test_the_cost_table_times_every_request_type_of_the_scenario():
     assert all(row["sql"] > 0 and row["cpu_ms"] > 0 for row in rows.values())
 
 
+@pytest.mark.django_db
+def test_the_profile_of_one_request_type_names_its_sql_senders_and_templates():
+    """costs.py --profile: the SQL each request sent, by the function of ours that sent
+    it, and each template's CPU."""
+    costs = _scenario("costs")
+    result = costs.measure(2, 30, "page /events/[id]/", points=12, officers=2)
+    senders = {sql.split("  ", 1)[0] for sql, _count, _ms in result["sql"]}
+    assert "fenghuo/events/views.py:_visible_event" in senders
+    templates = {name: renders for _ms, renders, name in result["templates"]}
+    assert templates["events/event_detail.html"] == 1.0
+
+
+@pytest.mark.django_db
+def test_the_profile_counts_every_savepoint_as_one_shape():
+    costs = _scenario("costs")
+    result = costs.measure(2, 30, "POST /api/reports 续报", points=12, officers=2)
+    savepoints = [(sql, count) for sql, count, _ms in result["sql"] if "SAVEPOINT" in sql]
+    assert ('fenghuo/intake/api.py:create  SAVEPOINT "s…"', 1.0) in savepoints
+
+
 def test_point_names_are_distinct_for_two_hundred():
     names = [name for name, *_ in _scenario().point_names(200)]
     assert len(set(names)) == 200

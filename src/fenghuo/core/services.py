@@ -77,7 +77,9 @@ def audit_record(
         before=to_json_value(before),
         after=to_json_value(after),
     )
-    with transaction.atomic():
+    # No savepoint of its own: the entry and the head's move commit or roll back with the
+    # caller's work (two statements fewer per entry; outside a transaction it opens one).
+    with transaction.atomic(savepoint=False):
         head = _locked_head(wait=False)
         if head is not None:
             _link(entry, head)
